@@ -1,0 +1,54 @@
+"""Base entities for the Enphase Envoy Legacy integration."""
+
+from __future__ import annotations
+
+from homeassistant.helpers.device_registry import DeviceInfo
+from homeassistant.helpers.entity import EntityDescription
+from homeassistant.helpers.update_coordinator import CoordinatorEntity
+
+from .const import DOMAIN, MANUFACTURER
+from .coordinator import EnvoyLegacyCoordinator
+
+
+class EnvoyLegacyEntity(CoordinatorEntity[EnvoyLegacyCoordinator]):
+    """An entity of the Envoy device (site totals)."""
+
+    _attr_has_entity_name = True
+
+    def __init__(self, coordinator: EnvoyLegacyCoordinator, description: EntityDescription) -> None:
+        """Initialize the entity."""
+        super().__init__(coordinator)
+        self.entity_description = description
+        self._attr_unique_id = f"{coordinator.serial}_{description.key}"
+        self._attr_device_info = DeviceInfo(identifiers={(DOMAIN, coordinator.serial)})
+
+
+class EnvoyLegacyInverterEntity(CoordinatorEntity[EnvoyLegacyCoordinator]):
+    """An entity of one microinverter's device."""
+
+    _attr_has_entity_name = True
+
+    def __init__(
+        self,
+        coordinator: EnvoyLegacyCoordinator,
+        description: EntityDescription,
+        inverter_serial: str,
+    ) -> None:
+        """Initialize the entity."""
+        super().__init__(coordinator)
+        self.entity_description = description
+        self.inverter_serial = inverter_serial
+        self._attr_unique_id = f"{inverter_serial}_{description.key}"
+        self._attr_device_info = DeviceInfo(
+            identifiers={(DOMAIN, inverter_serial)},
+            manufacturer=MANUFACTURER,
+            model="Microinverter",
+            name=f"Inverter {inverter_serial}",
+            serial_number=inverter_serial,
+            via_device_id=coordinator.envoy_device_id,
+        )
+
+    @property
+    def available(self) -> bool:
+        """Return True while the Envoy answers and still lists this inverter."""
+        return super().available and self.inverter_serial in self.coordinator.data.inverters

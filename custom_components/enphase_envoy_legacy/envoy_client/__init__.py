@@ -1,0 +1,41 @@
+"""Client for the local API of Enphase Envoys on legacy (pre-7) firmware.
+
+Free of Home Assistant imports, so that it can be published as a library on its own.
+"""
+
+from .client import (
+    DEFAULT_TIMEOUT,
+    MAX_BODY_BYTES,
+    EnvoyClient,
+    base_url,
+    installer_password,
+)
+from .exceptions import (
+    EnvoyAuthenticationError,
+    EnvoyBadDataError,
+    EnvoyConnectionError,
+    EnvoyError,
+    EnvoyHostError,
+    EnvoyTimeoutError,
+    EnvoyUnsupportedFirmwareError,
+)
+from .models import EnvoyData, EnvoyInfo, EnvoyInverter, EnvoyProduction
+
+__all__ = [
+    "DEFAULT_TIMEOUT",
+    "MAX_BODY_BYTES",
+    "EnvoyAuthenticationError",
+    "EnvoyBadDataError",
+    "EnvoyClient",
+    "EnvoyConnectionError",
+    "EnvoyData",
+    "EnvoyError",
+    "EnvoyHostError",
+    "EnvoyInfo",
+    "EnvoyInverter",
+    "EnvoyProduction",
+    "EnvoyTimeoutError",
+    "EnvoyUnsupportedFirmwareError",
+    "base_url",
+    "installer_password",
+]

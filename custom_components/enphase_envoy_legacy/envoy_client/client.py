@@ -1,0 +1,338 @@
+"""Async client for the local API of Enphase Envoys on legacy (pre-7) firmware."""
+
+from __future__ import annotations
+
+import contextlib
+import ipaddress
+import json
+import logging
+import math
+import re
+import xml.etree.ElementTree as ET
+from datetime import UTC, datetime
+from http import HTTPStatus
+from typing import Final
+
+import aiohttp
+from envoy_utils.envoy_utils import EnvoyUtils
+from yarl import URL
+
+from .exceptions import (
+    EnvoyAuthenticationError,
+    EnvoyBadDataError,
+    EnvoyConnectionError,
+    EnvoyHostError,
+    EnvoyTimeoutError,
+    EnvoyUnsupportedFirmwareError,
+)
+from .models import EnvoyData, EnvoyInfo, EnvoyInverter, EnvoyProduction
+
+_LOGGER = logging.getLogger(__name__)
+
+PATH_INFO: Final = "/info.xml"
+PATH_PRODUCTION: Final = "/api/v1/production"
+PATH_INVERTERS: Final = "/api/v1/production/inverters"
+
+# A healthy Envoy answers in well under two seconds; a busy one (many microinverters, a
+# report burst being processed) can take several. Ten seconds per request keeps a poll
+# bounded without giving up on a slow but working box.
+DEFAULT_TIMEOUT: Final = 10.0
+
+# The largest legitimate answer is the inverter list: about 140 bytes per microinverter, so
+# 1,000 inverters stay under 150 KiB. Anything beyond 1 MiB is not an Envoy API answer, and
+# reading it would only cost memory.
+MAX_BODY_BYTES: Final = 1024 * 1024
+
+_PRODUCTION_FIELDS: Final = (
+    "wattsNow",
+    "wattHoursToday",
+    "wattHoursSevenDays",
+    "wattHoursLifetime",
+)
+
+FIRMWARE_7_MESSAGE: Final = (
+    "firmware {firmware} uses token authentication (firmware 7 and later); "
+    "use Home Assistant's built-in Enphase Envoy integration for it"
+)
+
+
+def installer_password(serial: str) -> str:
+    """Return the password of the ``installer`` user, derived from the Envoy serial."""
+    password: str = EnvoyUtils.get_password(serial, "installer")
+    return password
+
+
+def base_url(host: str) -> URL:
+    """Return the base URL for a host typed by a user.
+
+    Accepts an IPv4 address, an IPv6 address (bare or in brackets), or a host name, each
+    optionally with ``:port``, and tolerates a leading ``http://`` and a trailing slash.
+    """
+    value = host.strip()
+    if value.lower().startswith("http://"):
+        value = value[len("http://") :]
+    value = value.rstrip("/")
+    if not value or any(char in value for char in "/?#@ \t\\"):
+        raise EnvoyHostError(f"{host!r} is not a host name or address")
+    with contextlib.suppress(ValueError):  # anything but a bare IPv6 address goes on as it is
+        value = f"[{ipaddress.IPv6Address(value)}]"
+    try:
+        url = URL(f"http://{value}/")
+        url.port  # noqa: B018 - yarl validates the port lazily
+    except ValueError as err:
+        raise EnvoyHostError(f"{host!r} is not a host name or address: {err}") from err
+    if not _is_address(url.raw_host or ""):
+        raise EnvoyHostError(f"{host!r} is not a host name or address")
+    return url
+
+
+_HOST_LABEL: Final = re.compile(r"(?!-)[A-Za-z0-9_-]{1,63}(?<!-)")
+
+
+def _is_address(host: str) -> bool:
+    """Return True for an IP address or a syntactically valid host name."""
+    with contextlib.suppress(ValueError):
+        ipaddress.ip_address(host)
+        return True
+    labels = host.removesuffix(".").split(".")
+    return all(_HOST_LABEL.fullmatch(label) for label in labels)
+
+
+def _number(record: dict[str, object], field: str, *, minimum: int | None) -> int:
+    """Return an integral field of a JSON record, or raise EnvoyBadDataError."""
+    value = record.get(field)
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise EnvoyBadDataError(f"field {field!r} is {value!r}, not a number")
+    if not math.isfinite(value):
+        raise EnvoyBadDataError(f"field {field!r} is {value!r}, not a finite number")
+    number = round(value)
+    if minimum is not None and number < minimum:
+        raise EnvoyBadDataError(f"field {field!r} is {value!r}, below {minimum}")
+    return number
+
+
+def _error_body(payload: object) -> str | None:
+    """Return the message of an Envoy JSON error body (``{"status": 401, ...}``), if it is one."""
+    if (
+        isinstance(payload, dict)
+        and "status" in payload
+        and ("error" in payload or "info" in payload)
+    ):
+        return f"status {payload.get('status')}: {payload.get('info') or payload.get('error')}"
+    return None
+
+
+def parse_json(body: bytes, path: str) -> object:
+    """Decode a JSON body, turning HTML pages and garbage into EnvoyBadDataError."""
+    text = body.strip()
+    if text.startswith(b"<"):
+        raise EnvoyBadDataError(f"{path} answered with an HTML page instead of JSON")
+    try:
+        payload: object = json.loads(text)
+    except ValueError as err:
+        raise EnvoyBadDataError(f"{path} answered with invalid JSON: {err}") from err
+    if (message := _error_body(payload)) is not None:
+        raise EnvoyBadDataError(f"{path} answered with an error ({message})")
+    return payload
+
+
+def parse_info(body: bytes) -> EnvoyInfo:
+    """Parse ``/info.xml``."""
+    try:
+        # The body is capped at MAX_BODY_BYTES and Python's expat refuses entity expansion
+        # attacks (billion laughs) since expat 2.4.1: stdlib parsing is safe here.
+        root = ET.fromstring(body)  # noqa: S314
+    except ET.ParseError as err:
+        raise EnvoyBadDataError(f"{PATH_INFO} is not valid XML: {err}") from err
+    serial = root.findtext("device/sn")
+    firmware = root.findtext("device/software")
+    if not serial or not firmware:
+        raise EnvoyBadDataError(f"{PATH_INFO} lacks the serial or firmware of the Envoy")
+    web_tokens = any(
+        (element.text or "").strip().lower() == "true" for element in root.iter("web-tokens")
+    )
+    return EnvoyInfo(
+        serial=serial.strip(),
+        firmware=firmware.strip(),
+        part_number=(root.findtext("device/pn") or "").strip() or None,
+        web_tokens=web_tokens,
+    )
+
+
+def parse_production(body: bytes) -> EnvoyProduction:
+    """Parse ``/api/v1/production``."""
+    payload = parse_json(body, PATH_PRODUCTION)
+    if not isinstance(payload, dict):
+        raise EnvoyBadDataError(f"{PATH_PRODUCTION} is not a JSON object")
+    missing = [field for field in _PRODUCTION_FIELDS if field not in payload]
+    if missing:
+        raise EnvoyBadDataError(f"{PATH_PRODUCTION} lacks {', '.join(missing)}")
+    return EnvoyProduction(
+        watts_now=_number(payload, "wattsNow", minimum=None),
+        watt_hours_today=_number(payload, "wattHoursToday", minimum=0),
+        watt_hours_seven_days=_number(payload, "wattHoursSevenDays", minimum=0),
+        watt_hours_lifetime=_number(payload, "wattHoursLifetime", minimum=0),
+    )
+
+
+def _parse_inverter(record: object) -> EnvoyInverter:
+    if not isinstance(record, dict):
+        raise EnvoyBadDataError(f"an inverter record is {record!r}, not an object")
+    serial = record.get("serialNumber")
+    if isinstance(serial, int) and not isinstance(serial, bool):
+        serial = str(serial)
+    if not isinstance(serial, str) or not serial.strip():
+        raise EnvoyBadDataError(f"an inverter record has serialNumber {serial!r}")
+    dev_type = record.get("devType")
+    if dev_type is not None and (isinstance(dev_type, bool) or not isinstance(dev_type, int)):
+        raise EnvoyBadDataError(f"inverter {serial} has devType {dev_type!r}")
+    last_report = _number(record, "lastReportDate", minimum=0)
+    try:
+        last_report_date = datetime.fromtimestamp(last_report, UTC)
+    except (OverflowError, OSError, ValueError) as err:
+        raise EnvoyBadDataError(f"inverter {serial} has lastReportDate {last_report}") from err
+    return EnvoyInverter(
+        serial_number=serial.strip(),
+        last_report_date=last_report_date,
+        last_report_watts=_number(record, "lastReportWatts", minimum=None),
+        max_report_watts=_number(record, "maxReportWatts", minimum=None),
+        dev_type=dev_type,
+    )
+
+
+def parse_inverters(body: bytes) -> dict[str, EnvoyInverter]:
+    """Parse ``/api/v1/production/inverters`` into records by serial number.
+
+    An inverter listed twice keeps its most recent report.
+    """
+    payload = parse_json(body, PATH_INVERTERS)
+    if not isinstance(payload, list):
+        raise EnvoyBadDataError(f"{PATH_INVERTERS} is not a JSON list")
+    inverters: dict[str, EnvoyInverter] = {}
+    for record in payload:
+        inverter = _parse_inverter(record)
+        known = inverters.get(inverter.serial_number)
+        if known is None or inverter.last_report_date >= known.last_report_date:
+            inverters[inverter.serial_number] = inverter
+    return inverters
+
+
+class EnvoyClient:
+    """Reads an Envoy on legacy firmware over its local HTTP API.
+
+    The inverters endpoint is protected by HTTP Digest auth. The client tries the user
+    ``envoy`` (password: the last six characters of the serial) and then ``installer``
+    (password derived from the serial), and keeps using whichever the Envoy accepted. Once
+    the Envoy's challenge is known, the ``Authorization`` header is sent with the first
+    request, so each read is a single round trip.
+    """
+
+    def __init__(
+        self,
+        host: str,
+        serial: str,
+        session: aiohttp.ClientSession,
+        *,
+        request_timeout: float = DEFAULT_TIMEOUT,
+    ) -> None:
+        """Create a client; raise EnvoyHostError when ``host`` is not an address."""
+        self._base = base_url(host)
+        self._session = session
+        self._timeout = aiohttp.ClientTimeout(total=request_timeout)
+        self._credentials: list[tuple[str, str]] = [
+            ("envoy", serial[-6:]),
+            ("installer", installer_password(serial)),
+        ]
+        self._auth: aiohttp.DigestAuthMiddleware | None = None
+
+    @property
+    def url(self) -> str:
+        """Return the base URL of the Envoy."""
+        return str(self._base)
+
+    @property
+    def user(self) -> str:
+        """Return the user the Envoy accepts (the first one to try, until one is proven)."""
+        return self._credentials[0][0]
+
+    async def info(self) -> EnvoyInfo:
+        """Read ``/info.xml``; raise EnvoyUnsupportedFirmwareError on token firmware."""
+        status, body = await self._get(PATH_INFO, None)
+        if status != HTTPStatus.OK:
+            raise EnvoyConnectionError(f"{PATH_INFO} answered HTTP {status}")
+        info = parse_info(body)
+        if info.uses_tokens:
+            raise EnvoyUnsupportedFirmwareError(FIRMWARE_7_MESSAGE.format(firmware=info.firmware))
+        return info
+
+    async def production(self) -> EnvoyProduction:
+        """Read the site totals."""
+        return parse_production(await self._get_api(PATH_PRODUCTION))
+
+    async def inverters(self) -> dict[str, EnvoyInverter]:
+        """Read every microinverter's last report."""
+        return parse_inverters(await self._get_api(PATH_INVERTERS))
+
+    async def update(self) -> EnvoyData:
+        """Read the site totals and the microinverters."""
+        production = await self.production()
+        inverters = await self.inverters()
+        return EnvoyData(production=production, inverters=inverters)
+
+    async def _get_api(self, path: str) -> bytes:
+        """GET an API path, authenticating with the first user the Envoy accepts."""
+        for _ in range(len(self._credentials)):
+            if self._auth is None:
+                login, password = self._credentials[0]
+                self._auth = aiohttp.DigestAuthMiddleware(login, password)
+            status, body = await self._get(path, self._auth)
+            if status == HTTPStatus.OK:
+                return body
+            if status == HTTPStatus.NOT_FOUND:
+                raise EnvoyUnsupportedFirmwareError(
+                    f"{path} does not exist on this Envoy (it needs firmware 3.9 or later)"
+                )
+            if status != HTTPStatus.UNAUTHORIZED:
+                raise EnvoyConnectionError(f"{path} answered HTTP {status}")
+            _LOGGER.debug("%s refused user %s", path, self._credentials[0][0])
+            # Move the refused user to the back and start over with a fresh challenge.
+            self._credentials.append(self._credentials.pop(0))
+            self._auth = None
+        users = " or ".join(login for login, _ in self._credentials)
+        raise EnvoyAuthenticationError(f"the Envoy refused user {users} on {path}")
+
+    async def _get(self, path: str, auth: aiohttp.DigestAuthMiddleware | None) -> tuple[int, bytes]:
+        """GET a path; return the status and, for 200, the body (capped in size)."""
+        url = self._base.with_path(path)
+        try:
+            async with self._session.get(
+                url,
+                middlewares=(auth,) if auth is not None else (),
+                timeout=self._timeout,
+                allow_redirects=False,
+            ) as response:
+                if response.status != HTTPStatus.OK:
+                    return response.status, b""
+                return response.status, await _read_capped(response, path)
+        except TimeoutError as err:
+            raise EnvoyTimeoutError(f"{path}: no answer within {self._timeout.total} s") from err
+        except aiohttp.ClientConnectorDNSError as err:
+            raise EnvoyHostError(f"{self._base.host} does not resolve: {err}") from err
+        except aiohttp.ClientError as err:
+            raise EnvoyConnectionError(f"{path}: {err or type(err).__name__}") from err
+
+
+async def _read_capped(response: aiohttp.ClientResponse, path: str) -> bytes:
+    """Read a body, refusing anything larger than MAX_BODY_BYTES."""
+    if (response.content_length or 0) > MAX_BODY_BYTES:
+        raise EnvoyBadDataError(
+            f"{path} announced {response.content_length} bytes, more than {MAX_BODY_BYTES}"
+        )
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in response.content.iter_chunked(64 * 1024):
+        size += len(chunk)
+        if size > MAX_BODY_BYTES:
+            raise EnvoyBadDataError(f"{path} sent more than {MAX_BODY_BYTES} bytes")
+        chunks.append(chunk)
+    return b"".join(chunks)

@@ -1,0 +1,1 @@
+"""Tests for the Enphase Envoy Legacy integration."""

@@ -1,0 +1,80 @@
+"""Fixtures for the Enphase Envoy Legacy tests.
+
+Every test talks real HTTP to an Envoy simulator on 127.0.0.1.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncGenerator, Generator
+from unittest.mock import AsyncMock, patch
+
+import pytest
+from homeassistant.const import CONF_HOST
+from homeassistant.core import HomeAssistant
+from pytest_homeassistant_custom_component.common import MockConfigEntry
+from pytest_homeassistant_custom_component.syrupy import HomeAssistantSnapshotExtension
+from syrupy.assertion import SnapshotAssertion
+
+# Import the integration before the hass fixture starts, so that Home Assistant's loader finds
+# this repository's custom_components package and not the test harness's own.
+from custom_components.enphase_envoy_legacy.const import CONF_SERIAL, DOMAIN
+from tests.simulator import EnvoySimulator
+
+
+@pytest.fixture(autouse=True)
+def auto_enable_custom_integrations(enable_custom_integrations: None) -> None:
+    """Let Home Assistant load custom integrations in every test."""
+
+
+@pytest.fixture
+def snapshot(snapshot: SnapshotAssertion) -> SnapshotAssertion:
+    """Snapshot with Home Assistant's serializer (stable ids, no timestamps).
+
+    Both syrupy and the Home Assistant plugin define this fixture; which one wins depends on
+    plugin order, so the project states it once here.
+    """
+    return snapshot.use_extension(HomeAssistantSnapshotExtension)
+
+
+@pytest.fixture
+def capture() -> str:
+    """Return the capture the simulator serves; override with parametrize."""
+    return "D5.0.62"
+
+
+@pytest.fixture
+async def simulator(capture: str, socket_enabled: None) -> AsyncGenerator[EnvoySimulator]:
+    """Serve a simulated Envoy on a free loopback port (only loopback connections are allowed)."""
+    async with EnvoySimulator(capture) as envoy:
+        yield envoy
+
+
+@pytest.fixture
+def mock_config_entry(simulator: EnvoySimulator) -> MockConfigEntry:
+    """Return a config entry for the simulated Envoy."""
+    return MockConfigEntry(
+        domain=DOMAIN,
+        title=f"Envoy {simulator.serial}",
+        unique_id=simulator.serial,
+        data={CONF_HOST: simulator.host, CONF_SERIAL: simulator.serial},
+    )
+
+
+@pytest.fixture
+async def init_integration(
+    hass: HomeAssistant, mock_config_entry: MockConfigEntry
+) -> MockConfigEntry:
+    """Set up the integration against the simulator."""
+    mock_config_entry.add_to_hass(hass)
+    await hass.config_entries.async_setup(mock_config_entry.entry_id)
+    await hass.async_block_till_done()
+    return mock_config_entry
+
+
+@pytest.fixture
+def mock_setup_entry() -> Generator[AsyncMock]:
+    """Keep a created entry from being set up, so a flow test sees only the flow's requests."""
+    with patch(
+        "custom_components.enphase_envoy_legacy.async_setup_entry", return_value=True
+    ) as mock:
+        yield mock

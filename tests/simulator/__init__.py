@@ -1,0 +1,319 @@
+"""A simulated Enphase Envoy on legacy firmware, served over real HTTP.
+
+It answers ``/info.xml``, ``/info``, ``/api/v1/production``, ``/api/v1/production/inverters``
+and ``/production.json`` from a capture folder (see ``tests/fixtures/captures``), protects the
+inverters endpoint with real HTTP Digest auth (realm ``enphaseenergy.com``, qop ``auth``) and
+lets a test change the values it serves and inject faults per path.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import copy
+import hashlib
+import json
+import re
+import secrets
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Self
+
+from aiohttp import web
+from envoy_utils.envoy_utils import EnvoyUtils
+
+CAPTURES = Path(__file__).resolve().parent.parent / "fixtures" / "captures"
+REALM = "enphaseenergy.com"
+
+PATH_INFO = "/info.xml"
+PATH_PRODUCTION = "/api/v1/production"
+PATH_INVERTERS = "/api/v1/production/inverters"
+
+# Response headers that aiohttp computes itself and must not be copied from a capture.
+_COMPUTED_HEADERS = {"content-length", "transfer-encoding", "connection", "content-type"}
+_AUTH_PARAM = re.compile(r'(\w+)=(?:"([^"]*)"|([^,\s]*))')
+
+
+@dataclass
+class Fault:
+    """What to do instead of the normal answer for a path.
+
+    ``times`` limits the fault to that many requests (None: until cleared). ``cut_at`` sends
+    the headers (with the full Content-Length) and that many bytes of the body, then waits
+    ``delay`` seconds and closes the connection: a stall or a truncation mid-body.
+    """
+
+    status: int | None = None
+    body: bytes | None = None
+    content_type: str = "application/json"
+    headers: dict[str, str] = field(default_factory=dict)
+    delay: float = 0.0
+    drop: bool = False
+    cut_at: int | None = None
+    times: int | None = None
+
+
+@dataclass(frozen=True)
+class Request:
+    """One request the simulator answered."""
+
+    path: str
+    status: int
+    authorization: bool
+
+
+@dataclass
+class _Answer:
+    status: int
+    headers: dict[str, str]
+    body: bytes
+
+
+def _load_answer(folder: Path, name: str, suffix: str) -> _Answer | None:
+    body_file = folder / f"{name}{suffix}"
+    log_file = folder / f"{name}.log.json"
+    if not body_file.exists():
+        return None
+    log: dict[str, Any] = (
+        json.loads(log_file.read_text()) if log_file.exists() else {"code": 200, "headers": {}}
+    )
+    return _Answer(status=log["code"], headers=dict(log["headers"]), body=body_file.read_bytes())
+
+
+def _md5(text: str) -> str:
+    return hashlib.md5(text.encode()).hexdigest()  # noqa: S324 - HTTP Digest is MD5
+
+
+class EnvoySimulator:
+    """An Envoy served on 127.0.0.1 from a capture folder."""
+
+    def __init__(self, capture: str | Path = "D5.0.62") -> None:
+        """Load a capture (a folder name below tests/fixtures/captures, or a path)."""
+        folder = Path(capture)
+        if not folder.is_dir():
+            folder = CAPTURES / str(capture)
+        self.folder = folder
+        info = _load_answer(folder, "info", ".xml")
+        assert info is not None, f"{folder} has no info.xml"
+        self.info = info
+        self._answers: dict[str, _Answer] = {}
+        for path, name in (
+            (PATH_PRODUCTION, "api_v1_production"),
+            (PATH_INVERTERS, "api_v1_production_inverters"),
+        ):
+            answer = _load_answer(folder, name, ".json")
+            assert answer is not None, f"{folder} has no {name}.json"
+            self._answers[path] = answer
+        if (production_json := _load_answer(folder, "production.json", ".body")) is not None:
+            self._answers["/production.json"] = production_json
+        # The values a test can change: the JSON of the two API endpoints, when captured as 200.
+        self.production: dict[str, Any] = self._json(PATH_PRODUCTION)
+        self.inverters: list[dict[str, Any]] = self._json(PATH_INVERTERS)
+        match = re.search(rb"<sn>\s*([^<\s]+)\s*</sn>", self.info.body)
+        assert match is not None
+        self.serial = match.group(1).decode()
+        settings: dict[str, Any] = {}
+        if (folder / "simulator.json").exists():
+            settings = json.loads((folder / "simulator.json").read_text())
+        self.users: dict[str, str] = {
+            user: self.password_for(user) for user in settings.get("users", ["envoy"])
+        }
+        self.production_requires_auth = bool(settings.get("production_requires_auth", False))
+        self.faults: dict[str, Fault] = {}
+        self.requests: list[Request] = []
+        self.nonce = secrets.token_hex(16)
+        self._runner: web.AppRunner | None = None
+        self.port = 0
+
+    def _json(self, path: str) -> Any:
+        answer = self._answers[path]
+        if answer.status != 200:
+            return {} if path == PATH_PRODUCTION else []
+        return copy.deepcopy(json.loads(answer.body))
+
+    def password_for(self, user: str) -> str:
+        """Return the password this Envoy expects for a user."""
+        if user == "envoy":
+            return self.serial[-6:]
+        return str(EnvoyUtils.get_password(self.serial, user))
+
+    @property
+    def host(self) -> str:
+        """Return ``host:port`` as a user would type it."""
+        return f"127.0.0.1:{self.port}"
+
+    def fail(self, path: str, fault: Fault | None = None, **kwargs: Any) -> Fault:
+        """Inject a fault on a path (``*`` for every path) and return it."""
+        fault = fault or Fault(**kwargs)
+        self.faults[path] = fault
+        return fault
+
+    def heal(self) -> None:
+        """Remove every fault."""
+        self.faults.clear()
+
+    def count(self, path: str | None = None) -> int:
+        """Return how many requests were answered (for one path, or all)."""
+        return sum(1 for request in self.requests if path in (None, request.path))
+
+    def new_nonce(self) -> None:
+        """Forget the current nonce: the next authenticated request is challenged again."""
+        self.nonce = secrets.token_hex(16)
+
+    async def start(self, host: str = "127.0.0.1", port: int = 0) -> None:
+        """Serve on host:port (0: any free port)."""
+        app = web.Application()
+        app.router.add_get("/{path:.*}", self._handle)
+        self._runner = web.AppRunner(app, access_log=None)
+        await self._runner.setup()
+        site = web.TCPSite(self._runner, host, port)
+        await site.start()
+        server = site._server  # the only way to learn the bound port
+        assert server is not None
+        self.port = server.sockets[0].getsockname()[1]
+
+    async def stop(self) -> None:
+        """Stop serving."""
+        if self._runner is not None:
+            await self._runner.cleanup()
+            self._runner = None
+
+    async def __aenter__(self) -> Self:
+        """Start on a free loopback port."""
+        await self.start()
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        """Stop."""
+        await self.stop()
+
+    def _fault_for(self, path: str) -> Fault | None:
+        fault = self.faults.get(path) or self.faults.get("*")
+        if fault is None:
+            return None
+        if fault.times is not None:
+            fault.times -= 1
+            if fault.times <= 0:
+                self.faults = {
+                    key: value for key, value in self.faults.items() if value is not fault
+                }
+        return fault
+
+    def _authorized(self, request: web.Request) -> bool:
+        header = request.headers.get("Authorization", "")
+        scheme, _, rest = header.partition(" ")
+        if scheme.lower() != "digest":
+            return False
+        params = {key: quoted or bare for key, quoted, bare in _AUTH_PARAM.findall(rest)}
+        user = params.get("username", "")
+        if (
+            user not in self.users
+            or params.get("realm") != REALM
+            or params.get("nonce") != self.nonce
+            or params.get("uri") != request.path_qs
+            or params.get("qop") != "auth"
+        ):
+            return False
+        ha1 = _md5(f"{user}:{REALM}:{self.users[user]}")
+        ha2 = _md5(f"{request.method}:{params['uri']}")
+        expected = _md5(
+            f"{ha1}:{self.nonce}:{params.get('nc', '')}:{params.get('cnonce', '')}:auth:{ha2}"
+        )
+        return secrets.compare_digest(expected, params.get("response", ""))
+
+    def _respond(self, request: web.Request, status: int, response: web.Response) -> web.Response:
+        self.requests.append(Request(request.path, status, "Authorization" in request.headers))
+        return response
+
+    async def _handle(self, request: web.Request) -> web.StreamResponse:
+        path = PATH_INFO if request.path == "/info" else request.path
+        if (fault := self._fault_for(path)) is not None and (
+            faulted := await self._apply(request, path, fault)
+        ) is not None:
+            return faulted
+        if path == PATH_INFO:
+            return self._answer(request, self.info, self.info.body)
+        answer = self._answers.get(path)
+        if answer is None:
+            return self._respond(request, 404, web.Response(status=404, text="Page Not Found"))
+        if answer.status != 200:
+            return self._answer(request, answer, answer.body)
+        needs_auth = path == PATH_INVERTERS or (
+            path == PATH_PRODUCTION and self.production_requires_auth
+        )
+        if needs_auth and not self._authorized(request):
+            return self._respond(request, 401, self._challenge())
+        body = answer.body
+        if path == PATH_PRODUCTION:
+            body = json.dumps(self.production).encode()
+        elif path == PATH_INVERTERS:
+            body = json.dumps(self.inverters).encode()
+        return self._answer(request, answer, body)
+
+    async def _apply(
+        self, request: web.Request, path: str, fault: Fault
+    ) -> web.StreamResponse | None:
+        """Carry out a fault; None when it only delayed the normal answer."""
+        if fault.cut_at is not None:
+            return await self._cut(request, fault)
+        if fault.delay:
+            await asyncio.sleep(fault.delay)
+        if fault.drop:
+            self.requests.append(Request(path, 0, "Authorization" in request.headers))
+            assert request.transport is not None
+            request.transport.abort()
+            raise asyncio.CancelledError
+        if fault.status is None and fault.body is None:
+            return None
+        status = fault.status or 200
+        return self._respond(
+            request,
+            status,
+            web.Response(
+                status=status,
+                body=fault.body or b"",
+                headers={"Content-Type": fault.content_type, **fault.headers},
+            ),
+        )
+
+    def _challenge(self) -> web.Response:
+        return web.Response(
+            status=401,
+            text='{"status": 401, "error": "", "info": "Authentication required"}',
+            content_type="application/json",
+            headers={
+                "WWW-Authenticate": f'Digest realm="{REALM}", qop="auth", nonce="{self.nonce}"'
+            },
+        )
+
+    async def _cut(self, request: web.Request, fault: Fault) -> web.StreamResponse:
+        body = fault.body or json.dumps(self.inverters).encode()
+        assert fault.cut_at is not None
+        response = web.StreamResponse(
+            status=200, headers={"Content-Type": fault.content_type, **fault.headers}
+        )
+        response.content_length = len(body)
+        await response.prepare(request)
+        await response.write(body[: fault.cut_at])
+        self.requests.append(Request(request.path, 200, "Authorization" in request.headers))
+        await asyncio.sleep(fault.delay)
+        assert request.transport is not None
+        request.transport.abort()
+        raise asyncio.CancelledError
+
+    def _answer(self, request: web.Request, answer: _Answer, body: bytes) -> web.Response:
+        headers = {
+            key: value
+            for key, value in answer.headers.items()
+            if key.lower() not in _COMPUTED_HEADERS
+        }
+        response = web.Response(
+            status=answer.status,
+            body=body,
+            headers={
+                **headers,
+                "Content-Type": answer.headers.get("content-type", "application/json"),
+            },
+        )
+        if answer.headers.get("connection") == "close":
+            response.force_close()
+        return self._respond(request, answer.status, response)

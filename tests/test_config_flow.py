@@ -1,0 +1,213 @@
+"""The config flow, against the simulator."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from unittest.mock import AsyncMock, patch
+
+import pytest
+from homeassistant.config_entries import SOURCE_USER
+from homeassistant.const import CONF_HOST
+from homeassistant.core import HomeAssistant
+from homeassistant.data_entry_flow import FlowResultType
+from homeassistant.setup import async_setup_component
+from pytest_homeassistant_custom_component.common import MockConfigEntry
+from pytest_homeassistant_custom_component.typing import ClientSessionGenerator
+
+from custom_components.enphase_envoy_legacy.const import CONF_SERIAL, DOMAIN
+from tests.simulator import PATH_INFO, PATH_INVERTERS, PATH_PRODUCTION, EnvoySimulator
+
+TOKEN_INFO = b"<envoy_info><device><sn>121621012167</sn><software>D7.6.175</software></device>"
+TOKEN_INFO += b"</envoy_info>"
+
+pytestmark = pytest.mark.usefixtures("mock_setup_entry")
+
+
+async def test_user_flow(
+    hass: HomeAssistant, simulator: EnvoySimulator, mock_setup_entry: AsyncMock
+) -> None:
+    """Host and serial are checked against the Envoy and become the entry."""
+    result = await hass.config_entries.flow.async_init(DOMAIN, context={"source": SOURCE_USER})
+    assert result["type"] is FlowResultType.FORM
+    assert result["step_id"] == "user"
+    assert result["errors"] == {}
+    assert set(result["data_schema"].schema) == {CONF_HOST, CONF_SERIAL}
+
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], {CONF_HOST: f" {simulator.host} ", CONF_SERIAL: " 121621012167 "}
+    )
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    assert result["title"] == "Envoy 121621012167"
+    assert result["data"] == {CONF_HOST: simulator.host, CONF_SERIAL: "121621012167"}
+    assert result["result"].unique_id == "121621012167"
+    assert mock_setup_entry.call_count == 1
+    # Validation read the identity, the production and the inverters (with one challenge).
+    assert [r.path for r in simulator.requests] == [
+        PATH_INFO,
+        PATH_PRODUCTION,
+        PATH_INVERTERS,
+        PATH_INVERTERS,
+    ]
+
+
+@pytest.mark.parametrize("capture", ["D3.18.10"])
+async def test_user_flow_installer_envoy(hass: HomeAssistant, simulator: EnvoySimulator) -> None:
+    """An Envoy that only accepts the installer user is set up too."""
+    result = await hass.config_entries.flow.async_init(
+        DOMAIN,
+        context={"source": SOURCE_USER},
+        data={CONF_HOST: simulator.host, CONF_SERIAL: simulator.serial},
+    )
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    assert result["result"].unique_id == "121430030548"
+
+
+def _no_user_accepted(simulator: EnvoySimulator, data: dict[str, str]) -> None:
+    simulator.users = {}
+
+
+def _bad_host(simulator: EnvoySimulator, data: dict[str, str]) -> None:
+    data[CONF_HOST] = "envoy local"
+
+
+def _nothing_listening(simulator: EnvoySimulator, data: dict[str, str]) -> None:
+    data[CONF_HOST] = "127.0.0.1:1"
+
+
+def _wrong_serial(simulator: EnvoySimulator, data: dict[str, str]) -> None:
+    data[CONF_SERIAL] = "121621000000"
+
+
+def _busy(simulator: EnvoySimulator, data: dict[str, str]) -> None:
+    simulator.fail(PATH_PRODUCTION, status=503, body=b"")
+
+
+def _token_firmware(simulator: EnvoySimulator, data: dict[str, str]) -> None:
+    simulator.fail(PATH_INFO, body=TOKEN_INFO, content_type="text/xml")
+
+
+def _html_as_json(simulator: EnvoySimulator, data: dict[str, str]) -> None:
+    simulator.fail(PATH_PRODUCTION, body=b"<html>Page Not Found</html>")
+
+
+@pytest.mark.parametrize(
+    ("breakage", "errors", "placeholder"),
+    [
+        (_bad_host, {CONF_HOST: "invalid_host"}, None),
+        (_nothing_listening, {"base": "cannot_connect"}, "error"),
+        (_busy, {"base": "cannot_connect"}, "error"),
+        (_wrong_serial, {CONF_SERIAL: "wrong_serial"}, "found"),
+        (_no_user_accepted, {"base": "invalid_auth"}, None),
+        (_token_firmware, {"base": "unsupported_firmware"}, "error"),
+        (_html_as_json, {"base": "invalid_response"}, "error"),
+    ],
+)
+async def test_user_flow_errors_then_recovery(
+    hass: HomeAssistant,
+    simulator: EnvoySimulator,
+    breakage: Callable[[EnvoySimulator, dict[str, str]], None],
+    errors: dict[str, str],
+    placeholder: str | None,
+) -> None:
+    """Each failure shows a translated error on the form; correcting it finishes the flow."""
+    good = {CONF_HOST: simulator.host, CONF_SERIAL: simulator.serial}
+    users = dict(simulator.users)
+    data = dict(good)
+    breakage(simulator, data)
+
+    result = await hass.config_entries.flow.async_init(DOMAIN, context={"source": SOURCE_USER})
+    result = await hass.config_entries.flow.async_configure(result["flow_id"], data)
+    assert result["type"] is FlowResultType.FORM
+    assert result["errors"] == errors
+    if placeholder is not None:
+        assert result["description_placeholders"][placeholder]
+    if placeholder == "found":
+        assert result["description_placeholders"]["found"] == simulator.serial
+    assert not hass.config_entries.async_entries(DOMAIN)
+
+    simulator.heal()
+    simulator.users = users
+    result = await hass.config_entries.flow.async_configure(result["flow_id"], good)
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    assert result["data"] == good
+
+
+async def test_user_flow_unexpected_error_then_recovery(
+    hass: HomeAssistant, simulator: EnvoySimulator
+) -> None:
+    """A bug (an exception nobody expected) ends on the form with 'unknown', not a crash."""
+    good = {CONF_HOST: simulator.host, CONF_SERIAL: simulator.serial}
+    result = await hass.config_entries.flow.async_init(DOMAIN, context={"source": SOURCE_USER})
+    with patch(
+        "custom_components.enphase_envoy_legacy.config_flow.EnvoyClient.update",
+        side_effect=RuntimeError("boom"),
+    ):
+        result = await hass.config_entries.flow.async_configure(result["flow_id"], good)
+    assert result["type"] is FlowResultType.FORM
+    assert result["errors"] == {"base": "unknown"}
+
+    result = await hass.config_entries.flow.async_configure(result["flow_id"], good)
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+
+
+async def test_user_flow_already_configured(
+    hass: HomeAssistant, simulator: EnvoySimulator, mock_config_entry: MockConfigEntry
+) -> None:
+    """A second entry for the same Envoy aborts, even under another address."""
+    mock_config_entry.add_to_hass(hass)
+    result = await hass.config_entries.flow.async_init(
+        DOMAIN,
+        context={"source": SOURCE_USER},
+        data={CONF_HOST: f"http://{simulator.host}/", CONF_SERIAL: simulator.serial},
+    )
+    assert result["type"] is FlowResultType.ABORT
+    assert result["reason"] == "already_configured"
+    assert len(hass.config_entries.async_entries(DOMAIN)) == 1
+
+
+async def test_reauth(
+    hass: HomeAssistant, simulator: EnvoySimulator, init_integration: MockConfigEntry
+) -> None:
+    """Reauth confirms once the Envoy accepts the derived password again."""
+    result = await init_integration.start_reauth_flow(hass)
+    assert result["type"] is FlowResultType.FORM
+    assert result["step_id"] == "reauth_confirm"
+    assert result["description_placeholders"]["serial"] == simulator.serial
+
+    users = dict(simulator.users)
+    simulator.users = {}
+    result = await hass.config_entries.flow.async_configure(result["flow_id"], {})
+    assert result["type"] is FlowResultType.FORM
+    assert result["errors"] == {"base": "invalid_auth"}
+
+    simulator.users = users
+    result = await hass.config_entries.flow.async_configure(result["flow_id"], {})
+    assert result["type"] is FlowResultType.ABORT
+    assert result["reason"] == "reauth_successful"
+
+
+async def test_flow_through_the_frontend_api(
+    hass: HomeAssistant, hass_client: ClientSessionGenerator, simulator: EnvoySimulator
+) -> None:
+    """The flow as the UI drives it: the form serializes, errors show, the entry is created."""
+    assert await async_setup_component(hass, "config", {})
+    client = await hass_client()
+    response = await client.post(
+        "/api/config/config_entries/flow", json={"handler": DOMAIN, "show_advanced_options": False}
+    )
+    assert response.status == 200
+    form = await response.json()
+    assert [field["name"] for field in form["data_schema"]] == [CONF_HOST, CONF_SERIAL]
+    assert all(field["required"] for field in form["data_schema"])
+
+    url = f"/api/config/config_entries/flow/{form['flow_id']}"
+    response = await client.post(url, json={CONF_HOST: simulator.host, CONF_SERIAL: "1"})
+    form = await response.json()
+    assert form["errors"] == {CONF_SERIAL: "wrong_serial"}
+
+    response = await client.post(
+        url, json={CONF_HOST: simulator.host, CONF_SERIAL: simulator.serial}
+    )
+    created = await response.json()
+    assert created["type"] == "create_entry"
+    assert created["title"] == f"Envoy {simulator.serial}"

@@ -1,0 +1,173 @@
+"""Polling: failures, unavailability and recovery, with a frozen clock."""
+
+from __future__ import annotations
+
+import pytest
+from freezegun.api import FrozenDateTimeFactory
+from homeassistant.config_entries import SOURCE_REAUTH, ConfigEntryState
+from homeassistant.const import STATE_UNAVAILABLE
+from homeassistant.core import HomeAssistant
+from pytest_homeassistant_custom_component.common import MockConfigEntry, async_fire_time_changed
+
+from custom_components.enphase_envoy_legacy.const import DOMAIN, SCAN_INTERVAL
+from tests.simulator import PATH_INFO, PATH_INVERTERS, PATH_PRODUCTION, EnvoySimulator
+
+LIFETIME = "sensor.envoy_121621012167_lifetime_energy"
+POWER = "sensor.envoy_121621012167_current_power"
+INVERTER_POWER = "sensor.inverter_121547059079_current_power"
+OTHER_INVERTER_POWER = "sensor.inverter_121547059193_current_power"
+
+
+async def poll(hass: HomeAssistant, freezer: FrozenDateTimeFactory) -> None:
+    """Let one scan interval pass and wait for the poll to land."""
+    freezer.tick(SCAN_INTERVAL)
+    async_fire_time_changed(hass)
+    await hass.async_block_till_done(wait_background_tasks=True)
+
+
+def state(hass: HomeAssistant, entity_id: str) -> str:
+    """Return an entity's state."""
+    current = hass.states.get(entity_id)
+    assert current is not None
+    return current.state
+
+
+async def test_polls_every_minute(
+    hass: HomeAssistant,
+    freezer: FrozenDateTimeFactory,
+    simulator: EnvoySimulator,
+    init_integration: MockConfigEntry,
+) -> None:
+    """New values show after one scan interval, and not before."""
+    assert state(hass, POWER) == "7907"
+    simulator.production["wattsNow"] = 5000
+    simulator.inverters[0]["lastReportWatts"] = 150
+
+    freezer.tick(SCAN_INTERVAL / 2)
+    async_fire_time_changed(hass)
+    await hass.async_block_till_done(wait_background_tasks=True)
+    assert state(hass, POWER) == "7907"
+
+    await poll(hass, freezer)
+    assert state(hass, POWER) == "5000"
+    assert state(hass, INVERTER_POWER) == "150"
+    assert simulator.count(PATH_INFO) == 1  # the identity is read once, at setup
+
+
+@pytest.mark.parametrize(
+    ("path", "fault"),
+    [
+        ("*", {"status": 503, "body": b""}),
+        (PATH_PRODUCTION, {"drop": True}),
+        (PATH_INVERTERS, {"body": b"<html>Page Not Found</html>"}),
+        (PATH_PRODUCTION, {"body": b'{"wattsNow": '}),
+    ],
+)
+async def test_failure_makes_entities_unavailable_then_recovers(
+    hass: HomeAssistant,
+    freezer: FrozenDateTimeFactory,
+    simulator: EnvoySimulator,
+    init_integration: MockConfigEntry,
+    caplog: pytest.LogCaptureFixture,
+    path: str,
+    fault: dict[str, object],
+) -> None:
+    """While the Envoy fails every entity is unavailable; the next good poll brings them back."""
+    simulator.fail(path, **fault)  # type: ignore[arg-type]
+    await poll(hass, freezer)
+    for entity_id in (POWER, LIFETIME, INVERTER_POWER):
+        assert state(hass, entity_id) == STATE_UNAVAILABLE
+    assert "Error communicating with the Envoy" in caplog.text
+
+    simulator.heal()
+    simulator.production["wattHoursLifetime"] += 1000
+    await poll(hass, freezer)
+    assert state(hass, LIFETIME) == "133799.553"
+    assert state(hass, INVERTER_POWER) == "202"
+    assert init_integration.state is ConfigEntryState.LOADED
+
+
+async def test_inverter_no_longer_listed(
+    hass: HomeAssistant,
+    freezer: FrozenDateTimeFactory,
+    simulator: EnvoySimulator,
+    init_integration: MockConfigEntry,
+) -> None:
+    """An inverter missing from the list goes unavailable alone, and returns when listed."""
+    removed = simulator.inverters.pop(0)
+    await poll(hass, freezer)
+    assert state(hass, INVERTER_POWER) == STATE_UNAVAILABLE
+    assert state(hass, OTHER_INVERTER_POWER) == "201"
+    assert state(hass, POWER) == "7907"
+
+    simulator.inverters.append(removed)
+    await poll(hass, freezer)
+    assert state(hass, INVERTER_POWER) == "202"
+
+
+async def test_auth_lost_starts_reauth(
+    hass: HomeAssistant,
+    freezer: FrozenDateTimeFactory,
+    simulator: EnvoySimulator,
+    init_integration: MockConfigEntry,
+) -> None:
+    """When the Envoy stops accepting the password, a reauth flow starts."""
+    simulator.users = {}
+    simulator.new_nonce()
+    await poll(hass, freezer)
+    flows = hass.config_entries.flow.async_progress_by_handler(DOMAIN)
+    assert [flow["context"]["source"] for flow in flows] == [SOURCE_REAUTH]
+    assert state(hass, INVERTER_POWER) == STATE_UNAVAILABLE
+
+
+async def test_not_ready_when_envoy_away(
+    hass: HomeAssistant, simulator: EnvoySimulator, mock_config_entry: MockConfigEntry
+) -> None:
+    """An Envoy that does not answer at startup: retry later."""
+    simulator.fail(PATH_INFO, drop=True)
+    mock_config_entry.add_to_hass(hass)
+    await hass.config_entries.async_setup(mock_config_entry.entry_id)
+    assert mock_config_entry.state is ConfigEntryState.SETUP_RETRY
+    assert "Error communicating with the Envoy" in str(mock_config_entry.reason)
+
+
+async def test_not_ready_when_first_poll_fails(
+    hass: HomeAssistant, simulator: EnvoySimulator, mock_config_entry: MockConfigEntry
+) -> None:
+    """Identity read, but production fails: retry later."""
+    simulator.fail(PATH_PRODUCTION, status=500, body=b"")
+    mock_config_entry.add_to_hass(hass)
+    await hass.config_entries.async_setup(mock_config_entry.entry_id)
+    assert mock_config_entry.state is ConfigEntryState.SETUP_RETRY
+
+
+async def test_not_ready_when_another_envoy_answers(
+    hass: HomeAssistant, simulator: EnvoySimulator, mock_config_entry: MockConfigEntry
+) -> None:
+    """The address now belongs to another Envoy: retry later, saying so."""
+    simulator.fail(
+        PATH_INFO,
+        body=b"<envoy_info><device><sn>999</sn><software>D5.0.62</software></device></envoy_info>",
+        content_type="text/xml",
+    )
+    mock_config_entry.add_to_hass(hass)
+    await hass.config_entries.async_setup(mock_config_entry.entry_id)
+    assert mock_config_entry.state is ConfigEntryState.SETUP_RETRY
+    assert "reports serial number 999, not 121621012167" in str(mock_config_entry.reason)
+    assert simulator.count(PATH_PRODUCTION) == 0
+
+
+async def test_token_firmware_is_a_setup_error(
+    hass: HomeAssistant, simulator: EnvoySimulator, mock_config_entry: MockConfigEntry
+) -> None:
+    """After an upgrade to firmware 7 the entry fails with the way forward, without retrying."""
+    simulator.fail(
+        PATH_INFO,
+        body=b"<envoy_info><device><sn>121621012167</sn><software>D7.6.175</software>"
+        b"</device></envoy_info>",
+        content_type="text/xml",
+    )
+    mock_config_entry.add_to_hass(hass)
+    await hass.config_entries.async_setup(mock_config_entry.entry_id)
+    assert mock_config_entry.state is ConfigEntryState.SETUP_ERROR
+    assert "built-in Enphase Envoy integration" in str(mock_config_entry.reason)

@@ -1,0 +1,36 @@
+"""The sensors, snapshotted against the spec example Envoy."""
+
+from __future__ import annotations
+
+import pytest
+from homeassistant.core import HomeAssistant
+from homeassistant.helpers import entity_registry as er
+from pytest_homeassistant_custom_component.common import MockConfigEntry, snapshot_platform
+from syrupy.assertion import SnapshotAssertion
+
+
+@pytest.mark.parametrize("capture", ["spec_example"])
+async def test_sensors(
+    hass: HomeAssistant,
+    init_integration: MockConfigEntry,
+    entity_registry: er.EntityRegistry,
+    snapshot: SnapshotAssertion,
+) -> None:
+    """Every sensor's registry entry and state."""
+    await snapshot_platform(hass, entity_registry, snapshot, init_integration.entry_id)
+
+
+@pytest.mark.parametrize("capture", ["spec_example"])
+async def test_energy_dashboard_source(
+    hass: HomeAssistant, init_integration: MockConfigEntry
+) -> None:
+    """The lifetime sensor is what the Energy dashboard accepts: energy, total_increasing."""
+    state = hass.states.get("sensor.envoy_121800123456_lifetime_energy")
+    assert state is not None
+    assert state.attributes["device_class"] == "energy"
+    assert state.attributes["state_class"] == "total_increasing"
+    assert state.attributes["unit_of_measurement"] == "kWh"
+    assert float(state.state) == pytest.approx(1034.886)
+    seven_days = hass.states.get("sensor.envoy_121800123456_energy_last_seven_days")
+    assert seven_days is not None
+    assert "state_class" not in seven_days.attributes

@@ -1,0 +1,68 @@
+"""Every user-visible key the code uses has its text (and icon) in the integration's files.
+
+Home Assistant core checks this for its own integrations; custom integrations have to do it
+themselves, or a missing key shows users a raw key instead of a sentence.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import string
+from pathlib import Path
+
+import pytest
+
+from custom_components.enphase_envoy_legacy.sensor import INVERTER_SENSORS, PRODUCTION_SENSORS
+
+INTEGRATION = Path(__file__).resolve().parent.parent / "custom_components" / "enphase_envoy_legacy"
+EN = json.loads((INTEGRATION / "translations" / "en.json").read_text())
+ICONS = json.loads((INTEGRATION / "icons.json").read_text())
+
+
+def _source(name: str) -> str:
+    return (INTEGRATION / name).read_text()
+
+
+def _placeholders(text: str) -> set[str]:
+    return {name for _, name, _, _ in string.Formatter().parse(text) if name}
+
+
+def test_entity_names_and_icons() -> None:
+    """Each sensor's translation key has a name and an icon, and no key is left over."""
+    keys = {d.translation_key for d in (*PRODUCTION_SENSORS, *INVERTER_SENSORS)}
+    assert keys == set(EN["entity"]["sensor"])
+    assert keys == set(ICONS["entity"]["sensor"])
+
+
+def test_config_flow_errors() -> None:
+    """Every error the flow can show has its text, and every text is used."""
+    used = set(re.findall(r'errors\[[^\]]+\] = "(\w+)"', _source("config_flow.py")))
+    assert used == set(EN["config"]["error"])
+
+
+def test_config_flow_steps() -> None:
+    """Every step the flow shows has a title, and the user step explains both fields."""
+    steps = set(re.findall(r'step_id="(\w+)"', _source("config_flow.py")))
+    assert steps == set(EN["config"]["step"])
+    user = EN["config"]["step"]["user"]
+    assert set(user["data"]) == set(user["data_description"]) == {"host", "serial"}
+
+
+@pytest.mark.parametrize("module", ["coordinator.py", "__init__.py", "config_flow.py"])
+def test_exception_translations(module: str) -> None:
+    """Every translated exception has its message."""
+    for key in re.findall(r'translation_key="(\w+)"', _source(module)):
+        assert key in EN["exceptions"], key
+
+
+def test_no_core_references() -> None:
+    """[%key:...%] references only resolve in core; a custom integration shows them raw."""
+    assert "[%key:" not in json.dumps(EN)
+
+
+def test_placeholders_are_supplied() -> None:
+    """Error texts only use placeholders the flow supplies."""
+    supplied = set(re.findall(r'placeholders\["(\w+)"\]', _source("config_flow.py")))
+    for key, text in EN["config"]["error"].items():
+        assert _placeholders(text) <= supplied, key
