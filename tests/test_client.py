@@ -55,6 +55,14 @@ async def test_reads_info(simulator: EnvoySimulator, session: aiohttp.ClientSess
     assert not info.uses_tokens
 
 
+async def test_info_alias(simulator: EnvoySimulator, session: aiohttp.ClientSession) -> None:
+    """Like real Envoys, the simulator serves /info as /info.xml (no auth on either)."""
+    async with session.get(f"http://{simulator.host}/info") as info:
+        assert info.status == 200
+        assert await info.read() == simulator.info.body
+    assert [request.path for request in simulator.requests] == ["/info"]
+
+
 async def test_reads_production_and_inverters(
     simulator: EnvoySimulator, session: aiohttp.ClientSession
 ) -> None:

@@ -227,7 +227,7 @@ class EnvoySimulator:
     async def _handle(self, request: web.Request) -> web.StreamResponse:
         path = PATH_INFO if request.path == "/info" else request.path
         if (fault := self._fault_for(path)) is not None and (
-            faulted := await self._apply(request, path, fault)
+            faulted := await self._apply(request, fault)
         ) is not None:
             return faulted
         if path == PATH_INFO:
@@ -249,16 +249,14 @@ class EnvoySimulator:
             body = json.dumps(self.inverters).encode()
         return self._answer(request, answer, body)
 
-    async def _apply(
-        self, request: web.Request, path: str, fault: Fault
-    ) -> web.StreamResponse | None:
+    async def _apply(self, request: web.Request, fault: Fault) -> web.StreamResponse | None:
         """Carry out a fault; None when it only delayed the normal answer."""
         if fault.cut_at is not None:
             return await self._cut(request, fault)
         if fault.delay:
             await asyncio.sleep(fault.delay)
         if fault.drop:
-            self.requests.append(Request(path, 0, "Authorization" in request.headers))
+            self.requests.append(Request(request.path, 0, "Authorization" in request.headers))
             assert request.transport is not None
             request.transport.abort()
             raise asyncio.CancelledError
