@@ -5,7 +5,7 @@ from __future__ import annotations
 from homeassistant.config_entries import ConfigEntry
 from homeassistant.const import CONF_HOST
 from homeassistant.core import HomeAssistant
-from homeassistant.exceptions import ConfigEntryAuthFailed, ConfigEntryError
+from homeassistant.exceptions import ConfigEntryAuthFailed, ConfigEntryError, HomeAssistantError
 from homeassistant.helpers import device_registry as dr
 from homeassistant.helpers.aiohttp_client import async_get_clientsession
 from homeassistant.helpers.update_coordinator import DataUpdateCoordinator, UpdateFailed
@@ -21,6 +21,15 @@ from .envoy_client import (
 )
 
 type EnvoyLegacyConfigEntry = ConfigEntry[EnvoyLegacyCoordinator]
+
+
+def _translated[E: HomeAssistantError](kind: type[E], key: str, err: EnvoyError) -> E:
+    """Return a Home Assistant exception with the translated message for a client error."""
+    return kind(
+        translation_domain=DOMAIN,
+        translation_key=key,
+        translation_placeholders={"error": str(err)},
+    )
 
 
 class EnvoyLegacyCoordinator(DataUpdateCoordinator[EnvoyData]):
@@ -47,17 +56,9 @@ class EnvoyLegacyCoordinator(DataUpdateCoordinator[EnvoyData]):
         try:
             info = await self.client.info()
         except EnvoyUnsupportedFirmwareError as err:
-            raise ConfigEntryError(
-                translation_domain=DOMAIN,
-                translation_key="unsupported_firmware",
-                translation_placeholders={"error": str(err)},
-            ) from err
+            raise _translated(ConfigEntryError, "unsupported_firmware", err) from err
         except EnvoyError as err:
-            raise UpdateFailed(
-                translation_domain=DOMAIN,
-                translation_key="communication_error",
-                translation_placeholders={"error": str(err)},
-            ) from err
+            raise _translated(UpdateFailed, "communication_error", err) from err
         if info.serial != self.serial:
             raise UpdateFailed(
                 translation_domain=DOMAIN,
@@ -88,14 +89,6 @@ class EnvoyLegacyCoordinator(DataUpdateCoordinator[EnvoyData]):
         try:
             return await self.client.update()
         except EnvoyAuthenticationError as err:
-            raise ConfigEntryAuthFailed(
-                translation_domain=DOMAIN,
-                translation_key="invalid_auth",
-                translation_placeholders={"error": str(err)},
-            ) from err
+            raise _translated(ConfigEntryAuthFailed, "invalid_auth", err) from err
         except EnvoyError as err:
-            raise UpdateFailed(
-                translation_domain=DOMAIN,
-                translation_key="communication_error",
-                translation_placeholders={"error": str(err)},
-            ) from err
+            raise _translated(UpdateFailed, "communication_error", err) from err
