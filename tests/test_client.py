@@ -147,8 +147,10 @@ async def test_garbled_challenge(simulator: EnvoySimulator, session: aiohttp.Cli
     production = await client.production()
     assert production.watts_now == 0
     assert production.watt_hours_lifetime == 14578520
-    with pytest.raises(EnvoyAuthenticationError):
+    with pytest.raises(EnvoyAuthenticationError, match="without a Digest challenge"):
         await client.inverters()
+    # No user can answer a garbled challenge: the installer user is not tried in vain.
+    assert [r.status for r in simulator.requests] == [200, 401]
 
 
 @pytest.mark.parametrize("capture", ["spec_example"])

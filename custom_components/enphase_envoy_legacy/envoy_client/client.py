@@ -11,9 +11,10 @@ import re
 import xml.etree.ElementTree as ET
 from datetime import UTC, datetime
 from http import HTTPStatus
-from typing import Final
+from typing import Final, NamedTuple
 
 import aiohttp
+from aiohttp import hdrs
 from envoy_utils.envoy_utils import EnvoyUtils
 from yarl import URL
 
@@ -217,6 +218,12 @@ def parse_inverters(body: bytes) -> dict[str, EnvoyInverter]:
     return inverters
 
 
+class _Reply(NamedTuple):
+    status: int
+    body: bytes
+    challenge: str
+
+
 class EnvoyClient:
     """Reads an Envoy on legacy firmware over its local HTTP API.
 
@@ -257,10 +264,10 @@ class EnvoyClient:
 
     async def info(self) -> EnvoyInfo:
         """Read ``/info.xml``; raise EnvoyUnsupportedFirmwareError on token firmware."""
-        status, body = await self._get(PATH_INFO, None)
-        if status != HTTPStatus.OK:
-            raise EnvoyConnectionError(f"{PATH_INFO} answered HTTP {status}")
-        info = parse_info(body)
+        reply = await self._get(PATH_INFO, None)
+        if reply.status != HTTPStatus.OK:
+            raise EnvoyConnectionError(f"{PATH_INFO} answered HTTP {reply.status}")
+        info = parse_info(reply.body)
         if info.uses_tokens:
             raise EnvoyUnsupportedFirmwareError(FIRMWARE_7_MESSAGE.format(firmware=info.firmware))
         return info
@@ -285,15 +292,21 @@ class EnvoyClient:
             if self._auth is None:
                 login, password = self._credentials[0]
                 self._auth = aiohttp.DigestAuthMiddleware(login, password)
-            status, body = await self._get(path, self._auth)
-            if status == HTTPStatus.OK:
-                return body
-            if status == HTTPStatus.NOT_FOUND:
+            reply = await self._get(path, self._auth)
+            if reply.status == HTTPStatus.OK:
+                return reply.body
+            if reply.status == HTTPStatus.NOT_FOUND:
                 raise EnvoyUnsupportedFirmwareError(
                     f"{path} does not exist on this Envoy (it needs firmware 3.9 or later)"
                 )
-            if status != HTTPStatus.UNAUTHORIZED:
-                raise EnvoyConnectionError(f"{path} answered HTTP {status}")
+            if reply.status != HTTPStatus.UNAUTHORIZED:
+                raise EnvoyConnectionError(f"{path} answered HTTP {reply.status}")
+            if not reply.challenge.lower().startswith("digest "):
+                # No user can answer a challenge that is not there (seen on R3.9.36).
+                raise EnvoyAuthenticationError(
+                    f"{path} answered 401 without a Digest challenge "
+                    f"(www-authenticate: {reply.challenge!r})"
+                )
             _LOGGER.debug("%s refused user %s", path, self._credentials[0][0])
             # Move the refused user to the back and start over with a fresh challenge.
             self._credentials.append(self._credentials.pop(0))
@@ -301,8 +314,8 @@ class EnvoyClient:
         users = " or ".join(login for login, _ in self._credentials)
         raise EnvoyAuthenticationError(f"the Envoy refused user {users} on {path}")
 
-    async def _get(self, path: str, auth: aiohttp.DigestAuthMiddleware | None) -> tuple[int, bytes]:
-        """GET a path; return the status and, for 200, the body (capped in size)."""
+    async def _get(self, path: str, auth: aiohttp.DigestAuthMiddleware | None) -> _Reply:
+        """GET a path; return the status, the body for 200 (capped in size), the challenge."""
         url = self._base.with_path(path)
         try:
             async with self._session.get(
@@ -311,9 +324,10 @@ class EnvoyClient:
                 timeout=self._timeout,
                 allow_redirects=False,
             ) as response:
+                challenge = response.headers.get(hdrs.WWW_AUTHENTICATE, "")
                 if response.status != HTTPStatus.OK:
-                    return response.status, b""
-                return response.status, await _read_capped(response, path)
+                    return _Reply(response.status, b"", challenge)
+                return _Reply(response.status, await _read_capped(response, path), challenge)
         except TimeoutError as err:
             raise EnvoyTimeoutError(f"{path}: no answer within {self._timeout.total} s") from err
         except aiohttp.ClientConnectorDNSError as err:
