@@ -6,7 +6,7 @@ Every test talks real HTTP to an Envoy simulator on 127.0.0.1.
 from __future__ import annotations
 
 from collections.abc import AsyncGenerator, Generator
-from unittest.mock import AsyncMock, patch
+from unittest.mock import AsyncMock, PropertyMock, patch
 
 import pytest
 from homeassistant.const import CONF_HOST
@@ -78,3 +78,14 @@ def mock_setup_entry() -> Generator[AsyncMock]:
         "custom_components.enphase_envoy_legacy.async_setup_entry", return_value=True
     ) as mock:
         yield mock
+
+
+@pytest.fixture
+def entity_registry_enabled_by_default() -> Generator[None]:
+    """Create every entity enabled, including those disabled by default."""
+    with patch(
+        "homeassistant.helpers.entity.Entity.entity_registry_enabled_default",
+        return_value=True,
+        new_callable=PropertyMock,
+    ):
+        yield

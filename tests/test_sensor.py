@@ -9,6 +9,7 @@ from pytest_homeassistant_custom_component.common import MockConfigEntry, snapsh
 from syrupy.assertion import SnapshotAssertion
 
 
+@pytest.mark.usefixtures("entity_registry_enabled_by_default")
 @pytest.mark.parametrize("capture", ["spec_example"])
 async def test_sensors(
     hass: HomeAssistant,
@@ -34,3 +35,20 @@ async def test_energy_dashboard_source(
     seven_days = hass.states.get("sensor.envoy_121800123456_energy_last_seven_days")
     assert seven_days is not None
     assert "state_class" not in seven_days.attributes
+
+
+@pytest.mark.parametrize("capture", ["spec_example"])
+async def test_inverter_diagnostics_disabled_by_default(
+    hass: HomeAssistant, init_integration: MockConfigEntry, entity_registry: er.EntityRegistry
+) -> None:
+    """Per inverter, only the power is enabled; the two diagnostics are disabled by default."""
+    entries = er.async_entries_for_config_entry(entity_registry, init_integration.entry_id)
+    disabled = {entry.unique_id for entry in entries if entry.disabled_by is not None}
+    assert len(entries) == 4 + 20 * 3
+    assert disabled == {
+        f"{inverter}_{key}"
+        for inverter in {entry.unique_id.split("_")[0] for entry in entries}
+        if inverter != "121800123456"
+        for key in ("max_reported_power", "last_report")
+    }
+    assert len(disabled) == 40

@@ -40,19 +40,40 @@ def test_config_flow_errors() -> None:
 
 
 def test_config_flow_steps() -> None:
-    """Every step the flow shows has a title, and the user step explains both fields."""
+    """Every step a flow shows has its texts, and every field its help text."""
     steps = set(re.findall(r'step_id="(\w+)"', _source("config_flow.py")))
-    assert steps == set(EN["config"]["step"])
-    user = EN["config"]["step"]["user"]
-    assert set(user["data"]) == set(user["data_description"]) == {"host", "serial"}
+    assert steps - {"init"} == set(EN["config"]["step"])
+    assert set(EN["options"]["step"]) == {"init"}
+    forms = [*EN["config"]["step"].values(), *EN["options"]["step"].values()]
+    for form in forms:
+        assert set(form.get("data", {})) == set(form.get("data_description", {}))
+    assert set(EN["config"]["step"]["user"]["data"]) == {"host", "serial"}
 
 
-def test_exception_translations() -> None:
-    """Every translated exception has its message, and every message is used."""
+# Abort reasons Home Assistant's own helpers use on the flow's behalf.
+HELPER_ABORTS = {
+    "already_configured",  # _abort_if_unique_id_configured
+    "already_in_progress",  # async_set_unique_id
+    "reauth_successful",  # async_update_reload_and_abort
+    "reconfigure_successful",
+}
+
+
+def test_abort_reasons() -> None:
+    """Every abort reason has its text, and every text is used."""
+    used = set(re.findall(r'reason="(\w+)"', _source("config_flow.py")))
+    assert used | HELPER_ABORTS == set(EN["config"]["abort"])
+
+
+def test_exception_and_issue_translations() -> None:
+    """Every translated exception and repair issue has its text, and every text is used."""
     source = "".join(_source(module) for module in ("coordinator.py", "__init__.py"))
     used = set(re.findall(r'translation_key="(\w+)"', source))
     used |= set(re.findall(r'_translated\(\w+, "(\w+)"', source))
-    assert used == set(EN["exceptions"])
+    assert used == set(EN["exceptions"]) | set(EN["issues"])
+    assert not set(EN["exceptions"]) & set(EN["issues"])
+    for issue in EN["issues"].values():
+        assert set(issue) == {"title", "description"}
 
 
 def test_no_core_references() -> None:

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 from homeassistant.const import Platform
 from homeassistant.core import HomeAssistant
+from homeassistant.helpers import device_registry as dr
+from homeassistant.helpers import issue_registry as ir
 
+from .const import CONF_SERIAL, DOMAIN
 from .coordinator import EnvoyLegacyConfigEntry, EnvoyLegacyCoordinator
 
 PLATFORMS: list[Platform] = [Platform.SENSOR]
@@ -22,3 +25,21 @@ async def async_setup_entry(hass: HomeAssistant, entry: EnvoyLegacyConfigEntry) 
 async def async_unload_entry(hass: HomeAssistant, entry: EnvoyLegacyConfigEntry) -> bool:
     """Unload a config entry."""
     return await hass.config_entries.async_unload_platforms(entry, PLATFORMS)
+
+
+async def async_remove_entry(hass: HomeAssistant, entry: EnvoyLegacyConfigEntry) -> None:
+    """Remove the repair issues of an Envoy that is no longer configured."""
+    prefix = f"{entry.data[CONF_SERIAL]}_"
+    registry = ir.async_get(hass)
+    for domain, issue_id in list(registry.issues):
+        if domain == DOMAIN and issue_id.startswith(prefix):
+            ir.async_delete_issue(hass, DOMAIN, issue_id)
+
+
+async def async_remove_config_entry_device(
+    hass: HomeAssistant, entry: EnvoyLegacyConfigEntry, device: dr.DeviceEntry
+) -> bool:
+    """Allow deleting an inverter's device only once the Envoy no longer lists it."""
+    coordinator = entry.runtime_data
+    listed = {coordinator.serial, *coordinator.data.inverters}
+    return not any(domain == DOMAIN and serial in listed for domain, serial in device.identifiers)

@@ -2,16 +2,39 @@
 
 from __future__ import annotations
 
+import ipaddress
 from collections.abc import Mapping
 from typing import Any
 
 import voluptuous as vol
-from homeassistant.config_entries import ConfigFlow, ConfigFlowResult
-from homeassistant.const import CONF_HOST
+from homeassistant.config_entries import (
+    ConfigEntry,
+    ConfigFlow,
+    ConfigFlowResult,
+    OptionsFlowWithReload,
+)
+from homeassistant.const import CONF_HOST, CONF_SCAN_INTERVAL
+from homeassistant.core import callback
 from homeassistant.helpers.aiohttp_client import async_get_clientsession
-from homeassistant.helpers.selector import TextSelector
+from homeassistant.helpers.selector import (
+    BooleanSelector,
+    NumberSelector,
+    NumberSelectorConfig,
+    NumberSelectorMode,
+    TextSelector,
+)
+from homeassistant.helpers.service_info.zeroconf import ZeroconfServiceInfo
 
-from .const import CONF_SERIAL, DOMAIN, LOGGER
+from .const import (
+    CONF_KEEP_ALIVE,
+    CONF_SERIAL,
+    DEFAULT_KEEP_ALIVE,
+    DEFAULT_SCAN_INTERVAL,
+    DOMAIN,
+    LOGGER,
+    MAX_SCAN_INTERVAL,
+    MIN_SCAN_INTERVAL,
+)
 from .envoy_client import (
     EnvoyAuthenticationError,
     EnvoyBadDataError,
@@ -20,7 +43,44 @@ from .envoy_client import (
     EnvoyHostError,
     EnvoyInfo,
     EnvoyUnsupportedFirmwareError,
+    base_url,
 )
+from .envoy_client.models import TOKEN_FIRMWARE_MAJOR
+
+USER_SCHEMA = vol.Schema(
+    {
+        vol.Required(CONF_HOST): TextSelector(),
+        vol.Required(CONF_SERIAL): TextSelector(),
+    }
+)
+RECONFIGURE_SCHEMA = vol.Schema({vol.Required(CONF_HOST): TextSelector()})
+OPTIONS_SCHEMA = vol.Schema(
+    {
+        vol.Required(CONF_SCAN_INTERVAL, default=DEFAULT_SCAN_INTERVAL): vol.All(
+            NumberSelector(
+                NumberSelectorConfig(
+                    min=MIN_SCAN_INTERVAL,
+                    max=MAX_SCAN_INTERVAL,
+                    step=1,
+                    mode=NumberSelectorMode.BOX,
+                    unit_of_measurement="s",
+                )
+            ),
+            vol.Coerce(int),
+        ),
+        vol.Required(CONF_KEEP_ALIVE, default=DEFAULT_KEEP_ALIVE): BooleanSelector(),
+    }
+)
+
+
+def _is_ip_address(host: str) -> bool:
+    """Return True when a configured host is an IP address (with or without a port)."""
+    address = base_url(host).raw_host or ""
+    try:
+        ipaddress.ip_address(address)
+    except ValueError:
+        return False
+    return True
 
 
 class WrongSerialError(Exception):
@@ -28,10 +88,20 @@ class WrongSerialError(Exception):
 
 
 class EnvoyLegacyConfigFlow(ConfigFlow, domain=DOMAIN):
-    """Set up an Envoy by host and serial."""
+    """Set up an Envoy by host and serial, typed or discovered."""
 
     VERSION = 1
     MINOR_VERSION = 1
+
+    def __init__(self) -> None:
+        """Start with nothing discovered."""
+        self._discovered: dict[str, str] | None = None
+
+    @staticmethod
+    @callback
+    def async_get_options_flow(config_entry: ConfigEntry) -> EnvoyLegacyOptionsFlow:
+        """Return the options flow."""
+        return EnvoyLegacyOptionsFlow()
 
     async def _async_validate(self, host: str, serial: str) -> EnvoyInfo:
         """Read the Envoy the way the integration will; raise on any problem."""
@@ -43,20 +113,21 @@ class EnvoyLegacyConfigFlow(ConfigFlow, domain=DOMAIN):
         return info
 
     async def _async_try(
-        self, user_input: dict[str, Any]
+        self, host: str, serial: str
     ) -> tuple[EnvoyInfo | None, dict[str, str], dict[str, str]]:
-        """Validate the input; return the Envoy's info or the errors for the form."""
+        """Validate host and serial; return the Envoy's info, or the errors for the form."""
         errors: dict[str, str] = {}
         placeholders: dict[str, str] = {}
         try:
-            info = await self._async_validate(user_input[CONF_HOST], user_input[CONF_SERIAL])
+            info = await self._async_validate(host, serial)
         except EnvoyHostError:
             errors[CONF_HOST] = "invalid_host"
         except WrongSerialError as err:
             errors[CONF_SERIAL] = "wrong_serial"
             placeholders["found"] = str(err)
-        except EnvoyAuthenticationError:
+        except EnvoyAuthenticationError as err:
             errors["base"] = "invalid_auth"
+            placeholders["error"] = str(err)
         except EnvoyUnsupportedFirmwareError as err:
             errors["base"] = "unsupported_firmware"
             placeholders["error"] = str(err)
@@ -74,7 +145,7 @@ class EnvoyLegacyConfigFlow(ConfigFlow, domain=DOMAIN):
         return None, errors, placeholders
 
     async def async_step_user(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
-        """Ask for the host and serial, and check them against the Envoy."""
+        """Ask for the host and serial (filled in when discovered) and check them."""
         errors: dict[str, str] = {}
         placeholders: dict[str, str] = {}
         if user_input is not None:
@@ -82,25 +153,51 @@ class EnvoyLegacyConfigFlow(ConfigFlow, domain=DOMAIN):
                 CONF_HOST: user_input[CONF_HOST].strip(),
                 CONF_SERIAL: user_input[CONF_SERIAL].strip(),
             }
-            info, errors, placeholders = await self._async_try(user_input)
+            info, errors, placeholders = await self._async_try(
+                user_input[CONF_HOST], user_input[CONF_SERIAL]
+            )
             if info is not None:
-                await self.async_set_unique_id(info.serial)
+                await self.async_set_unique_id(info.serial, raise_on_progress=False)
                 self._abort_if_unique_id_configured()
                 return self.async_create_entry(title=f"Envoy {info.serial}", data=user_input)
         return self.async_show_form(
             step_id="user",
             data_schema=self.add_suggested_values_to_schema(
-                vol.Schema(
-                    {
-                        vol.Required(CONF_HOST): TextSelector(),
-                        vol.Required(CONF_SERIAL): TextSelector(),
-                    }
-                ),
-                user_input,
+                USER_SCHEMA, user_input or self._discovered
             ),
             errors=errors,
             description_placeholders=placeholders,
         )
+
+    async def async_step_zeroconf(self, discovery_info: ZeroconfServiceInfo) -> ConfigFlowResult:
+        """Offer an Envoy announced on the network; follow a known one to its new address."""
+        serial = str(discovery_info.properties.get("serialnum") or "")
+        if not serial:
+            return self.async_abort(reason="not_envoy")
+        version = str(discovery_info.properties.get("protovers") or "")
+        major = version.split(".", 1)[0]
+        if major.isdigit() and int(major) >= TOKEN_FIRMWARE_MAJOR:
+            LOGGER.debug(
+                "Ignoring Envoy %s at %s: firmware %s uses token authentication",
+                serial,
+                discovery_info.host,
+                version,
+            )
+            return self.async_abort(reason="unsupported_firmware")
+        if discovery_info.ip_address.version != 4:  # noqa: PLR2004 - IPv4
+            # Envoys announce link-local IPv6 addresses too; the IPv4 announcement follows.
+            return self.async_abort(reason="not_ipv4_address")
+        host = discovery_info.host
+        if discovery_info.port not in (None, 80):
+            host = f"{host}:{discovery_info.port}"
+        await self.async_set_unique_id(serial)
+        # A known Envoy at a new address: follow it, unless the user gave it a host name.
+        entry = self.hass.config_entries.async_entry_for_domain_unique_id(DOMAIN, serial)
+        follow = entry is not None and _is_ip_address(entry.data[CONF_HOST])
+        self._abort_if_unique_id_configured(updates={CONF_HOST: host} if follow else None)
+        self._discovered = {CONF_HOST: host, CONF_SERIAL: serial}
+        self.context["title_placeholders"] = {"serial": serial, "host": host}
+        return await self.async_step_user()
 
     async def async_step_reauth(self, entry_data: Mapping[str, Any]) -> ConfigFlowResult:
         """Start re-authentication when the Envoy refuses the derived passwords."""
@@ -109,16 +206,62 @@ class EnvoyLegacyConfigFlow(ConfigFlow, domain=DOMAIN):
     async def async_step_reauth_confirm(
         self, user_input: dict[str, Any] | None = None
     ) -> ConfigFlowResult:
-        """Check the Envoy again once the user has sorted out its users."""
+        """Check the Envoy again (envoy, then installer user) once the user confirms."""
         errors: dict[str, str] = {}
         placeholders: dict[str, str] = {}
         entry = self._get_reauth_entry()
         if user_input is not None:
-            info, errors, placeholders = await self._async_try(dict(entry.data))
+            info, errors, placeholders = await self._async_try(
+                entry.data[CONF_HOST], entry.data[CONF_SERIAL]
+            )
             if info is not None:
                 return self.async_update_reload_and_abort(entry)
         return self.async_show_form(
             step_id="reauth_confirm",
             errors=errors,
             description_placeholders={"serial": entry.data[CONF_SERIAL], **placeholders},
+        )
+
+    async def async_step_reconfigure(
+        self, user_input: dict[str, Any] | None = None
+    ) -> ConfigFlowResult:
+        """Change the Envoy's address; refuse another Envoy."""
+        errors: dict[str, str] = {}
+        placeholders: dict[str, str] = {}
+        entry = self._get_reconfigure_entry()
+        if user_input is not None:
+            host = user_input[CONF_HOST].strip()
+            info, errors, placeholders = await self._async_try(host, entry.data[CONF_SERIAL])
+            if errors.get(CONF_SERIAL) == "wrong_serial":
+                return self.async_abort(
+                    reason="unique_id_mismatch",
+                    description_placeholders={
+                        "found": placeholders["found"],
+                        "serial": entry.data[CONF_SERIAL],
+                    },
+                )
+            if info is not None:
+                return self.async_update_reload_and_abort(entry, data_updates={CONF_HOST: host})
+        return self.async_show_form(
+            step_id="reconfigure",
+            data_schema=self.add_suggested_values_to_schema(
+                RECONFIGURE_SCHEMA, user_input or {CONF_HOST: entry.data[CONF_HOST]}
+            ),
+            errors=errors,
+            description_placeholders={"serial": entry.data[CONF_SERIAL], **placeholders},
+        )
+
+
+class EnvoyLegacyOptionsFlow(OptionsFlowWithReload):
+    """Polling interval and keep-alive; saving them reloads the entry."""
+
+    async def async_step_init(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
+        """Show and save the options."""
+        if user_input is not None:
+            return self.async_create_entry(data=user_input)
+        return self.async_show_form(
+            step_id="init",
+            data_schema=self.add_suggested_values_to_schema(
+                OPTIONS_SCHEMA, self.config_entry.options
+            ),
         )

@@ -10,10 +10,26 @@ DOMAIN: Final = "enphase_envoy_legacy"
 LOGGER = logging.getLogger(__package__)
 
 CONF_SERIAL: Final = "serial"
+CONF_KEEP_ALIVE: Final = "keep_alive"
 
-# Enphase's own guidance and users' experience: legacy Envoys cope with one poll a minute;
-# more often makes them drop requests (see envoy-facts in the project notes).
-SCAN_INTERVAL: Final = timedelta(seconds=60)
+# Options. Legacy Envoys cope with one poll a minute; polled more often they drop requests
+# and show as unavailable (users' reports, maintainers' advice). Their microinverters report
+# every 5 minutes at best, so polling faster would not bring fresher inverter data anyway.
+# The upper bound keeps the site totals at most an hour old.
+DEFAULT_SCAN_INTERVAL: Final = 60
+MIN_SCAN_INTERVAL: Final = 60
+MAX_SCAN_INTERVAL: Final = 3600
+DEFAULT_KEEP_ALIVE: Final = True
+SCAN_INTERVAL: Final = timedelta(seconds=DEFAULT_SCAN_INTERVAL)
+
+# The Envoy's identity (/info.xml) is read at setup, after every outage (a firmware upgrade
+# reboots the Envoy) and at least this often, so the device's firmware version follows.
+INFO_REFRESH_INTERVAL: Final = timedelta(hours=24)
+
+# An inverter is reported as silent (a repair issue) when its last report is this old while
+# the rest of the site reports, and the sun has been up at least this long: every working
+# microinverter reports within minutes of first light, even on a 60-minute report interval.
+SILENT_INVERTER_AFTER: Final = timedelta(hours=2)
 
 MANUFACTURER: Final = "Enphase"
 

@@ -2,21 +2,38 @@
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta
+
 from homeassistant.config_entries import ConfigEntry
-from homeassistant.const import CONF_HOST
+from homeassistant.const import CONF_HOST, CONF_SCAN_INTERVAL, SUN_EVENT_SUNRISE
 from homeassistant.core import HomeAssistant
 from homeassistant.exceptions import ConfigEntryAuthFailed, ConfigEntryError, HomeAssistantError
 from homeassistant.helpers import device_registry as dr
+from homeassistant.helpers import issue_registry as ir
 from homeassistant.helpers.aiohttp_client import async_get_clientsession
+from homeassistant.helpers.sun import get_astral_event_date, is_up
 from homeassistant.helpers.update_coordinator import DataUpdateCoordinator, UpdateFailed
+from homeassistant.util import dt as dt_util
 
-from .const import CONF_SERIAL, DOMAIN, LOGGER, MANUFACTURER, MODEL_BY_PART_NUMBER, SCAN_INTERVAL
+from .const import (
+    CONF_KEEP_ALIVE,
+    CONF_SERIAL,
+    DEFAULT_KEEP_ALIVE,
+    DEFAULT_SCAN_INTERVAL,
+    DOMAIN,
+    INFO_REFRESH_INTERVAL,
+    LOGGER,
+    MANUFACTURER,
+    MODEL_BY_PART_NUMBER,
+    SILENT_INVERTER_AFTER,
+)
 from .envoy_client import (
     EnvoyAuthenticationError,
     EnvoyClient,
     EnvoyData,
     EnvoyError,
     EnvoyInfo,
+    EnvoyInverter,
     EnvoyUnsupportedFirmwareError,
 )
 
@@ -32,6 +49,16 @@ def _translated[E: HomeAssistantError](kind: type[E], key: str, err: EnvoyError)
     )
 
 
+def token_firmware_issue_id(serial: str) -> str:
+    """Return the id of the repair issue for an Envoy that moved to token firmware."""
+    return f"{serial}_token_firmware"
+
+
+def silent_inverter_issue_id(serial: str, inverter_serial: str) -> str:
+    """Return the id of the repair issue for a microinverter that stopped reporting."""
+    return f"{serial}_inverter_silent_{inverter_serial}"
+
+
 class EnvoyLegacyCoordinator(DataUpdateCoordinator[EnvoyData]):
     """Reads the site totals and the microinverters of one Envoy."""
 
@@ -40,25 +67,73 @@ class EnvoyLegacyCoordinator(DataUpdateCoordinator[EnvoyData]):
     envoy_device_id: str
 
     def __init__(self, hass: HomeAssistant, entry: EnvoyLegacyConfigEntry) -> None:
-        """Initialize the coordinator."""
+        """Initialize the coordinator from the entry's data and options."""
         super().__init__(
             hass,
             LOGGER,
             config_entry=entry,
             name=f"{DOMAIN} {entry.data[CONF_SERIAL]}",
-            update_interval=SCAN_INTERVAL,
+            update_interval=timedelta(
+                seconds=entry.options.get(CONF_SCAN_INTERVAL, DEFAULT_SCAN_INTERVAL)
+            ),
         )
         self.serial: str = entry.data[CONF_SERIAL]
-        self.client = EnvoyClient(entry.data[CONF_HOST], self.serial, async_get_clientsession(hass))
+        self.client = EnvoyClient(
+            entry.data[CONF_HOST],
+            self.serial,
+            async_get_clientsession(hass),
+            keep_alive=entry.options.get(CONF_KEEP_ALIVE, DEFAULT_KEEP_ALIVE),
+        )
+        self._info_due: datetime | None = None
+        # Issues outlive a reload of the entry: pick up the ones raised before it.
+        prefix = silent_inverter_issue_id(self.serial, "")
+        self._silent_inverters: set[str] = {
+            issue_id.removeprefix(prefix)
+            for domain, issue_id in ir.async_get(hass).issues
+            if domain == DOMAIN and issue_id.startswith(prefix)
+        }
 
     async def _async_setup(self) -> None:
-        """Read the Envoy's identity once, before the first poll."""
+        """Read the Envoy's identity before the first poll."""
         try:
-            info = await self.client.info()
+            await self._async_read_info()
         except EnvoyUnsupportedFirmwareError as err:
             raise _translated(ConfigEntryError, "unsupported_firmware", err) from err
         except EnvoyError as err:
             raise _translated(UpdateFailed, "communication_error", err) from err
+
+    async def _async_update_data(self) -> EnvoyData:
+        """Read production and inverters (and the identity when it is due)."""
+        try:
+            if self._info_due is None or dt_util.utcnow() >= self._info_due:
+                await self._async_read_info()
+            data = await self.client.update()
+        except EnvoyAuthenticationError as err:
+            self._info_due = None
+            raise _translated(ConfigEntryAuthFailed, "invalid_auth", err) from err
+        except EnvoyError as err:
+            # The Envoy may come back upgraded: read its identity again first.
+            self._info_due = None
+            raise _translated(UpdateFailed, "communication_error", err) from err
+        self._update_silent_inverters(data.inverters)
+        return data
+
+    async def _async_read_info(self) -> None:
+        """Read /info.xml, check it is still this Envoy and keep its device up to date."""
+        try:
+            info = await self.client.info()
+        except EnvoyUnsupportedFirmwareError as err:
+            ir.async_create_issue(
+                self.hass,
+                DOMAIN,
+                token_firmware_issue_id(self.serial),
+                is_fixable=False,
+                severity=ir.IssueSeverity.ERROR,
+                translation_key="token_firmware",
+                translation_placeholders={"serial": self.serial, "error": str(err)},
+            )
+            raise
+        ir.async_delete_issue(self.hass, DOMAIN, token_firmware_issue_id(self.serial))
         if info.serial != self.serial:
             raise UpdateFailed(
                 translation_domain=DOMAIN,
@@ -70,6 +145,7 @@ class EnvoyLegacyCoordinator(DataUpdateCoordinator[EnvoyData]):
                 },
             )
         self.info = info
+        self._info_due = dt_util.utcnow() + INFO_REFRESH_INTERVAL
         prefix = (info.part_number or "")[:9]
         device = dr.async_get(self.hass).async_get_or_create(
             config_entry_id=self.config_entry.entry_id,
@@ -84,11 +160,48 @@ class EnvoyLegacyCoordinator(DataUpdateCoordinator[EnvoyData]):
         )
         self.envoy_device_id = device.id
 
-    async def _async_update_data(self) -> EnvoyData:
-        """Read production and inverters."""
-        try:
-            return await self.client.update()
-        except EnvoyAuthenticationError as err:
-            raise _translated(ConfigEntryAuthFailed, "invalid_auth", err) from err
-        except EnvoyError as err:
-            raise _translated(UpdateFailed, "communication_error", err) from err
+    def _daylight_for_long_enough(self, now: datetime) -> bool:
+        """Return True when the sun has been up for SILENT_INVERTER_AFTER at least."""
+        if not is_up(self.hass, now):
+            return False
+        sunrise = get_astral_event_date(self.hass, SUN_EVENT_SUNRISE, dt_util.as_local(now).date())
+        # No sunrise today while the sun is up: polar day.
+        return sunrise is None or now - sunrise >= SILENT_INVERTER_AFTER
+
+    def _update_silent_inverters(self, inverters: dict[str, EnvoyInverter]) -> None:
+        """Raise a repair issue for each inverter silent in daylight; clear it when it reports.
+
+        An inverter is silent when its last report is older than SILENT_INVERTER_AFTER while
+        another inverter of the site reported within that time and the sun has been up at
+        least that long: nightfall, an Envoy outage or a whole-site shutdown flags nothing.
+        """
+        now = dt_util.utcnow()
+        cutoff = now - SILENT_INVERTER_AFTER
+        judge = self._daylight_for_long_enough(now) and any(
+            inverter.last_report_date >= cutoff for inverter in inverters.values()
+        )
+        for serial in list(self._silent_inverters):
+            inverter = inverters.get(serial)
+            if inverter is None or inverter.last_report_date >= cutoff:
+                self._silent_inverters.discard(serial)
+                ir.async_delete_issue(
+                    self.hass, DOMAIN, silent_inverter_issue_id(self.serial, serial)
+                )
+        if not judge:
+            return
+        for serial, inverter in inverters.items():
+            if inverter.last_report_date < cutoff and serial not in self._silent_inverters:
+                self._silent_inverters.add(serial)
+                ir.async_create_issue(
+                    self.hass,
+                    DOMAIN,
+                    silent_inverter_issue_id(self.serial, serial),
+                    is_fixable=False,
+                    severity=ir.IssueSeverity.WARNING,
+                    translation_key="inverter_silent",
+                    translation_placeholders={
+                        "inverter": serial,
+                        "envoy": self.serial,
+                        "last_report": inverter.last_report_date.isoformat(),
+                    },
+                )

@@ -13,7 +13,7 @@ from homeassistant.components.sensor import (
     SensorStateClass,
 )
 from homeassistant.const import EntityCategory, UnitOfEnergy, UnitOfPower
-from homeassistant.core import HomeAssistant
+from homeassistant.core import HomeAssistant, callback
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
 from .coordinator import EnvoyLegacyConfigEntry
@@ -88,12 +88,15 @@ INVERTER_SENSORS: tuple[EnvoyInverterSensorDescription, ...] = (
         state_class=SensorStateClass.MEASUREMENT,
         value_fn=lambda inverter: inverter.last_report_watts,
     ),
+    # Two diagnostics per microinverter, disabled by default: a site has dozens of
+    # inverters, and these change rarely (maximum) or with every report (timestamp).
     EnvoyInverterSensorDescription(
         key="max_reported_power",
         translation_key="max_reported_power",
         native_unit_of_measurement=UnitOfPower.WATT,
         device_class=SensorDeviceClass.POWER,
         entity_category=EntityCategory.DIAGNOSTIC,
+        entity_registry_enabled_default=False,
         value_fn=lambda inverter: inverter.max_report_watts,
     ),
     EnvoyInverterSensorDescription(
@@ -101,6 +104,7 @@ INVERTER_SENSORS: tuple[EnvoyInverterSensorDescription, ...] = (
         translation_key="last_report",
         device_class=SensorDeviceClass.TIMESTAMP,
         entity_category=EntityCategory.DIAGNOSTIC,
+        entity_registry_enabled_default=False,
         value_fn=lambda inverter: inverter.last_report_date,
     ),
 )
@@ -111,17 +115,28 @@ async def async_setup_entry(
     entry: EnvoyLegacyConfigEntry,
     async_add_entities: AddConfigEntryEntitiesCallback,
 ) -> None:
-    """Set up the Envoy's sensors and one set per microinverter."""
+    """Set up the Envoy's sensors, and one set per microinverter as the Envoy lists them."""
     coordinator = entry.runtime_data
-    entities: list[SensorEntity] = [
+    async_add_entities(
         EnvoyProductionSensor(coordinator, description) for description in PRODUCTION_SENSORS
-    ]
-    entities.extend(
-        EnvoyInverterSensor(coordinator, description, serial)
-        for serial in coordinator.data.inverters
-        for description in INVERTER_SENSORS
     )
-    async_add_entities(entities)
+    known: set[str] = set()
+
+    @callback
+    def add_new_inverters() -> None:
+        """Add the entities of inverters the Envoy lists for the first time."""
+        # After a failed poll the data is the last good reading: nothing new in it.
+        if not (new := coordinator.data.inverters.keys() - known):
+            return
+        known.update(new)
+        async_add_entities(
+            EnvoyInverterSensor(coordinator, description, serial)
+            for serial in sorted(new)
+            for description in INVERTER_SENSORS
+        )
+
+    add_new_inverters()
+    entry.async_on_unload(coordinator.async_add_listener(add_new_inverters))
 
 
 class EnvoyProductionSensor(EnvoyLegacyEntity, SensorEntity):

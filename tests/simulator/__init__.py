@@ -59,6 +59,7 @@ class Request:
     path: str
     status: int
     authorization: bool
+    keep_alive: bool = True
 
 
 @dataclass
@@ -221,7 +222,9 @@ class EnvoySimulator:
         return secrets.compare_digest(expected, params.get("response", ""))
 
     def _respond(self, request: web.Request, status: int, response: web.Response) -> web.Response:
-        self.requests.append(Request(request.path, status, "Authorization" in request.headers))
+        self.requests.append(
+            Request(request.path, status, "Authorization" in request.headers, request.keep_alive)
+        )
         return response
 
     async def _handle(self, request: web.Request) -> web.StreamResponse:

@@ -241,11 +241,17 @@ class EnvoyClient:
         session: aiohttp.ClientSession,
         *,
         request_timeout: float = DEFAULT_TIMEOUT,
+        keep_alive: bool = True,
     ) -> None:
-        """Create a client; raise EnvoyHostError when ``host`` is not an address."""
+        """Create a client; raise EnvoyHostError when ``host`` is not an address.
+
+        With ``keep_alive`` off, every request asks the Envoy to close the connection after
+        answering: Envoy-R resets kept-alive connections after a Digest challenge.
+        """
         self._base = base_url(host)
         self._session = session
         self._timeout = aiohttp.ClientTimeout(total=request_timeout)
+        self._headers = {} if keep_alive else {hdrs.CONNECTION: "close"}
         self._credentials: list[tuple[str, str]] = [
             ("envoy", serial[-6:]),
             ("installer", installer_password(serial)),
@@ -320,6 +326,7 @@ class EnvoyClient:
         try:
             async with self._session.get(
                 url,
+                headers=self._headers,
                 middlewares=(auth,) if auth is not None else (),
                 timeout=self._timeout,
                 allow_redirects=False,

@@ -1,0 +1,44 @@
+"""Diagnostics for the Enphase Envoy Legacy integration."""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+from typing import Any
+
+from homeassistant.components.diagnostics import REDACTED, async_redact_data
+from homeassistant.const import CONF_HOST
+from homeassistant.core import HomeAssistant
+
+from .const import CONF_SERIAL
+from .coordinator import EnvoyLegacyConfigEntry
+
+# The serials are personal (and the Envoy's password is derived from its serial); the host
+# locates the installation. The title and unique id carry the serial too.
+TO_REDACT = {CONF_HOST, CONF_SERIAL, "serial", "title", "unique_id", "serial_number", "url"}
+
+
+async def async_get_config_entry_diagnostics(
+    hass: HomeAssistant, entry: EnvoyLegacyConfigEntry
+) -> dict[str, Any]:
+    """Return the entry, the Envoy's identity and the last reading, without identifiers."""
+    coordinator = entry.runtime_data
+    data = coordinator.data
+    inverters = [
+        {**asdict(inverter), "serial_number": REDACTED}
+        for _, inverter in sorted(data.inverters.items())
+    ]
+    return {
+        "entry": async_redact_data(entry.as_dict(), TO_REDACT),
+        "envoy": async_redact_data(
+            {
+                **asdict(coordinator.info),
+                "firmware_version": coordinator.info.firmware_version,
+                "user": coordinator.client.user,
+                "url": coordinator.client.url,
+            },
+            TO_REDACT,
+        ),
+        "last_update_success": coordinator.last_update_success,
+        "production": asdict(data.production),
+        "inverters": inverters,
+    }
