@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import random
 import socket
 from collections.abc import AsyncGenerator
 from datetime import UTC, datetime
@@ -12,6 +13,7 @@ from typing import Any
 import aiohttp
 import pytest
 from aiohttp.abc import AbstractResolver, ResolveResult
+from envoy_utils.envoy_utils import EnvoyUtils
 
 from custom_components.enphase_envoy_legacy.envoy_client import (
     MAX_BODY_BYTES,
@@ -123,12 +125,17 @@ async def test_installer_fallback(
     assert [r.status for r in simulator.requests] == [200]
 
 
-async def test_installer_password_is_derived_from_the_serial() -> None:
-    """The installer password is eight characters, stable for a serial, different per serial."""
-    first = installer_password("121430030548")
-    assert len(first) == 8
-    assert first == installer_password("121430030548")
-    assert first != installer_password("121621012167")
+def test_installer_password_matches_the_reference() -> None:
+    """The client's derivation gives what the published reference (envoy-utils) gives."""
+    # Enough serials that digests with nine zeros or nine ones (about 1 in 10,000 each)
+    # exercise the rarely taken adjustments too.
+    rng = random.Random(20261124)
+    serials = ["121430030548", "121621012167", "121426016034", "121800123456"]
+    serials += [f"12{rng.randrange(10**10):010d}" for _ in range(60_000)]
+    for serial in serials:
+        assert installer_password(serial) == EnvoyUtils.get_password(serial, "installer")
+    assert installer_password(serials[0], "envoy") == EnvoyUtils.get_password(serials[0], "envoy")
+    assert len({installer_password(serial) for serial in serials[:1000]}) > 990
 
 
 async def test_wrong_serial_is_refused(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import ipaddress
 import json
 import logging
@@ -15,7 +16,6 @@ from typing import Final, NamedTuple
 
 import aiohttp
 from aiohttp import hdrs
-from envoy_utils.envoy_utils import EnvoyUtils
 from yarl import URL
 
 from .exceptions import (
@@ -57,10 +57,37 @@ FIRMWARE_7_MESSAGE: Final = (
 )
 
 
-def installer_password(serial: str) -> str:
-    """Return the password of the ``installer`` user, derived from the Envoy serial."""
-    password: str = EnvoyUtils.get_password(serial, "installer")
-    return password
+def installer_password(serial: str, user: str = "installer") -> str:
+    """Return the password Enphase derives from the Envoy serial for a user.
+
+    The published derivation: take the MD5 hex digest of
+    ``[e]<user>@enphaseenergy.com#<serial> EnPhAsE eNeRgY ``, count its ``0`` and ``1``
+    digits, then walk its last eight digits from the end. Every ``0`` becomes a letter
+    counted up from ``f`` and every ``1`` one counted up from ``@``, by the number of those
+    digits still to come (with the counts nudged off 3, 6, 9 and 9, 15, and capped at 20 and
+    26); other digits stay as they are.
+    """
+    seed = f"[e]{user}@enphaseenergy.com#{serial} EnPhAsE eNeRgY "
+    digest = hashlib.md5(seed.encode()).hexdigest()  # noqa: S324 - Enphase's derivation
+    zeros = digest.count("0")
+    ones = digest.count("1")
+    password = []
+    for digit in reversed(digest[-8:]):
+        if zeros in (3, 6, 9):
+            zeros -= 1
+        zeros = min(zeros, 20)
+        if ones in (9, 15):
+            ones -= 1
+        ones = min(ones, 26)
+        if digit == "0":
+            password.append(chr(ord("f") + zeros))
+            zeros -= 1
+        elif digit == "1":
+            password.append(chr(ord("@") + ones))
+            ones -= 1
+        else:
+            password.append(digit)
+    return "".join(password)
 
 
 def base_url(host: str) -> URL:
