@@ -11,7 +11,9 @@ from homeassistant.const import CONF_HOST, CONF_SCAN_INTERVAL
 from homeassistant.core import HomeAssistant
 from homeassistant.data_entry_flow import FlowResultType, InvalidData
 from homeassistant.helpers.service_info.zeroconf import ZeroconfServiceInfo
+from homeassistant.setup import async_setup_component
 from pytest_homeassistant_custom_component.common import MockConfigEntry
+from pytest_homeassistant_custom_component.typing import ClientSessionGenerator
 
 from custom_components.enphase_envoy_legacy.const import CONF_KEEP_ALIVE, CONF_SERIAL, DOMAIN
 from tests.simulator import PATH_INFO, PATH_PRODUCTION, EnvoySimulator
@@ -227,3 +229,31 @@ async def test_keep_alive_by_default(
 ) -> None:
     """By default connections are kept open."""
     assert all(request.keep_alive for request in simulator.requests)
+
+
+async def test_options_through_the_frontend_api(
+    hass: HomeAssistant,
+    hass_client: ClientSessionGenerator,
+    init_integration: MockConfigEntry,
+) -> None:
+    """The options form serializes for the UI, and saving it through the API works."""
+    assert await async_setup_component(hass, "config", {})
+    client = await hass_client()
+    response = await client.post(
+        "/api/config/config_entries/options/flow", json={"handler": init_integration.entry_id}
+    )
+    assert response.status == 200
+    form = await response.json()
+    fields = {field["name"]: field for field in form["data_schema"]}
+    assert set(fields) == {CONF_SCAN_INTERVAL, CONF_KEEP_ALIVE}
+    assert fields[CONF_SCAN_INTERVAL]["selector"]["number"]["min"] == 60
+    assert fields[CONF_SCAN_INTERVAL]["selector"]["number"]["max"] == 3600
+
+    response = await client.post(
+        f"/api/config/config_entries/options/flow/{form['flow_id']}",
+        json={CONF_SCAN_INTERVAL: 120.0, CONF_KEEP_ALIVE: True},
+    )
+    assert response.status == 200
+    assert (await response.json())["type"] == "create_entry"
+    assert init_integration.options == {CONF_SCAN_INTERVAL: 120, CONF_KEEP_ALIVE: True}
+    await hass.async_block_till_done()

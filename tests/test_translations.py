@@ -11,6 +11,8 @@ import re
 import string
 from pathlib import Path
 
+import pytest
+
 from custom_components.enphase_envoy_legacy.sensor import INVERTER_SENSORS, PRODUCTION_SENSORS
 
 INTEGRATION = Path(__file__).resolve().parent.parent / "custom_components" / "enphase_envoy_legacy"
@@ -86,3 +88,37 @@ def test_placeholders_are_supplied() -> None:
     supplied = set(re.findall(r'placeholders\["(\w+)"\]', _source("config_flow.py")))
     for key, text in EN["config"]["error"].items():
         assert _placeholders(text) <= supplied, key
+
+
+LANGUAGES = ("de", "en", "es", "fr", "it", "nl")
+
+
+def _strings(tree: dict[str, object], path: str = "") -> dict[str, str]:
+    """Flatten a translation file into {dotted.key: text}."""
+    flat: dict[str, str] = {}
+    for key, value in tree.items():
+        if isinstance(value, dict):
+            flat.update(_strings(value, f"{path}{key}."))
+        else:
+            assert isinstance(value, str), f"{path}{key}"
+            flat[f"{path}{key}"] = value
+    return flat
+
+
+def test_languages_present() -> None:
+    """English, German, French, Dutch, Spanish and Italian ship, and nothing half-done."""
+    files = {path.stem for path in (INTEGRATION / "translations").glob("*.json")}
+    assert files == set(LANGUAGES)
+
+
+@pytest.mark.parametrize("language", [language for language in LANGUAGES if language != "en"])
+def test_language_complete(language: str) -> None:
+    """Each language has every English key, no other, and the same placeholders in each text."""
+    english = _strings(EN)
+    translated = _strings(
+        json.loads((INTEGRATION / "translations" / f"{language}.json").read_text())
+    )
+    assert set(translated) == set(english)
+    for key, text in english.items():
+        assert _placeholders(translated[key]) == _placeholders(text), key
+        assert translated[key].strip(), key
