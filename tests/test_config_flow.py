@@ -17,9 +17,6 @@ from pytest_homeassistant_custom_component.typing import ClientSessionGenerator
 from custom_components.enphase_envoy_legacy.const import CONF_SERIAL, DOMAIN
 from tests.simulator import PATH_INFO, PATH_INVERTERS, PATH_PRODUCTION, EnvoySimulator
 
-TOKEN_INFO = b"<envoy_info><device><sn>121621012167</sn><software>D7.6.175</software></device>"
-TOKEN_INFO += b"</envoy_info>"
-
 pytestmark = pytest.mark.usefixtures("mock_setup_entry")
 
 
@@ -83,7 +80,7 @@ def _busy(simulator: EnvoySimulator, data: dict[str, str]) -> None:
 
 
 def _token_firmware(simulator: EnvoySimulator, data: dict[str, str]) -> None:
-    simulator.fail(PATH_INFO, body=TOKEN_INFO, content_type="text/xml")
+    simulator.identify_as(firmware="D7.6.175")
 
 
 def _html_as_json(simulator: EnvoySimulator, data: dict[str, str]) -> None:

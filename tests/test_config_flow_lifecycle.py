@@ -16,7 +16,7 @@ from pytest_homeassistant_custom_component.common import MockConfigEntry
 from pytest_homeassistant_custom_component.typing import ClientSessionGenerator
 
 from custom_components.enphase_envoy_legacy.const import CONF_KEEP_ALIVE, CONF_SERIAL, DOMAIN
-from tests.simulator import PATH_INFO, PATH_PRODUCTION, EnvoySimulator
+from tests.simulator import PATH_PRODUCTION, EnvoySimulator
 
 
 def announcement(
@@ -173,12 +173,7 @@ async def test_reconfigure_refuses_another_envoy(
     hass: HomeAssistant, simulator: EnvoySimulator, init_integration: MockConfigEntry
 ) -> None:
     """An address where another Envoy answers is refused, naming both serials."""
-    simulator.fail(
-        PATH_INFO,
-        body=b"<envoy_info><device><sn>121699999999</sn><software>D5.0.62</software></device>"
-        b"</envoy_info>",
-        content_type="text/xml",
-    )
+    simulator.identify_as(serial="121699999999")
     result = await init_integration.start_reconfigure_flow(hass)
     result = await hass.config_entries.flow.async_configure(
         result["flow_id"], {CONF_HOST: simulator.host}

@@ -10,26 +10,13 @@ from homeassistant.core import HomeAssistant
 from pytest_homeassistant_custom_component.common import MockConfigEntry, async_fire_time_changed
 
 from custom_components.enphase_envoy_legacy.const import DOMAIN, SCAN_INTERVAL
+from tests.helpers import poll, state
 from tests.simulator import PATH_INFO, PATH_INVERTERS, PATH_PRODUCTION, EnvoySimulator
 
 LIFETIME = "sensor.envoy_121621012167_lifetime_energy"
 POWER = "sensor.envoy_121621012167_current_power"
 INVERTER_POWER = "sensor.inverter_121547059079_current_power"
 OTHER_INVERTER_POWER = "sensor.inverter_121547059193_current_power"
-
-
-async def poll(hass: HomeAssistant, freezer: FrozenDateTimeFactory) -> None:
-    """Let one scan interval pass and wait for the poll to land."""
-    freezer.tick(SCAN_INTERVAL)
-    async_fire_time_changed(hass)
-    await hass.async_block_till_done(wait_background_tasks=True)
-
-
-def state(hass: HomeAssistant, entity_id: str) -> str:
-    """Return an entity's state."""
-    current = hass.states.get(entity_id)
-    assert current is not None
-    return current.state
 
 
 async def test_polls_every_minute(
@@ -145,11 +132,7 @@ async def test_not_ready_when_another_envoy_answers(
     hass: HomeAssistant, simulator: EnvoySimulator, mock_config_entry: MockConfigEntry
 ) -> None:
     """The address now belongs to another Envoy: retry later, saying so."""
-    simulator.fail(
-        PATH_INFO,
-        body=b"<envoy_info><device><sn>999</sn><software>D5.0.62</software></device></envoy_info>",
-        content_type="text/xml",
-    )
+    simulator.identify_as(serial="999")
     mock_config_entry.add_to_hass(hass)
     await hass.config_entries.async_setup(mock_config_entry.entry_id)
     assert mock_config_entry.state is ConfigEntryState.SETUP_RETRY
@@ -161,12 +144,7 @@ async def test_token_firmware_is_a_setup_error(
     hass: HomeAssistant, simulator: EnvoySimulator, mock_config_entry: MockConfigEntry
 ) -> None:
     """After an upgrade to firmware 7 the entry fails with the way forward, without retrying."""
-    simulator.fail(
-        PATH_INFO,
-        body=b"<envoy_info><device><sn>121621012167</sn><software>D7.6.175</software>"
-        b"</device></envoy_info>",
-        content_type="text/xml",
-    )
+    simulator.identify_as(firmware="D7.6.175")
     mock_config_entry.add_to_hass(hass)
     await hass.config_entries.async_setup(mock_config_entry.entry_id)
     assert mock_config_entry.state is ConfigEntryState.SETUP_ERROR

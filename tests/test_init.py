@@ -7,7 +7,7 @@ from homeassistant.core import HomeAssistant
 from homeassistant.helpers import device_registry as dr
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
-from custom_components.enphase_envoy_legacy.const import DOMAIN
+from tests.helpers import device
 from tests.simulator import PATH_INFO, PATH_INVERTERS, PATH_PRODUCTION, EnvoySimulator
 
 
@@ -21,9 +21,7 @@ async def test_setup_and_unload(
     entry = init_integration
     assert entry.state is ConfigEntryState.LOADED
 
-    envoy = device_registry.async_get_device_by_identifier(
-        (DOMAIN, simulator.serial), entry.entry_id
-    )
+    envoy = device(device_registry, entry, simulator.serial)
     assert envoy is not None
     assert envoy.manufacturer == "Enphase"
     assert envoy.model == "Envoy"
@@ -33,15 +31,15 @@ async def test_setup_and_unload(
     assert envoy.configuration_url == f"http://{simulator.host}/"
 
     inverters = [
-        device
-        for device in dr.async_entries_for_config_entry(device_registry, entry.entry_id)
-        if device.id != envoy.id
+        inverter
+        for inverter in dr.async_entries_for_config_entry(device_registry, entry.entry_id)
+        if inverter.id != envoy.id
     ]
     assert len(inverters) == len(simulator.inverters) == 40
-    for device in inverters:
-        assert device.via_device_id == envoy.id
-        (identifier,) = device.identifiers
-        assert device.serial_number == identifier[1]
+    for inverter in inverters:
+        assert inverter.via_device_id == envoy.id
+        (identifier,) = inverter.identifiers
+        assert inverter.serial_number == identifier[1]
 
     # Setup reads the Envoy's identity once, then production and the inverters.
     assert simulator.count(PATH_INFO) == 1

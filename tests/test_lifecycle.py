@@ -12,35 +12,19 @@ from homeassistant.core import HomeAssistant
 from homeassistant.helpers import device_registry as dr
 from homeassistant.helpers import issue_registry as ir
 from homeassistant.setup import async_setup_component
-from pytest_homeassistant_custom_component.common import MockConfigEntry, async_fire_time_changed
+from pytest_homeassistant_custom_component.common import MockConfigEntry
 from pytest_homeassistant_custom_component.typing import WebSocketGenerator
 
-from custom_components.enphase_envoy_legacy.const import DOMAIN, SCAN_INTERVAL
+from custom_components.enphase_envoy_legacy.const import DOMAIN
+from tests.helpers import device, poll, state
 from tests.simulator import PATH_INFO, EnvoySimulator
 
 SERIAL = "121621012167"
 FIRST_INVERTER = "121547059079"
-TOKEN_INFO = (
-    f"<envoy_info><device><sn>{SERIAL}</sn><software>D7.6.175</software></device></envoy_info>"
-).encode()
 # Summer noon and midnight in the test instance's time zone (US/Pacific, near San Diego).
 NOON = datetime(2026, 6, 21, 19, 0, tzinfo=UTC)
 MIDNIGHT = datetime(2026, 6, 21, 7, 0, tzinfo=UTC)
 EARLY_MORNING = datetime(2026, 6, 21, 13, 30, tzinfo=UTC)  # 06:30, sun up for ~45 minutes
-
-
-async def poll(hass: HomeAssistant, freezer: FrozenDateTimeFactory) -> None:
-    """Let one scan interval pass and wait for the poll to land."""
-    freezer.tick(SCAN_INTERVAL)
-    async_fire_time_changed(hass)
-    await hass.async_block_till_done(wait_background_tasks=True)
-
-
-def state(hass: HomeAssistant, entity_id: str) -> str:
-    """Return an entity's state."""
-    current = hass.states.get(entity_id)
-    assert current is not None
-    return current.state
 
 
 def report_all(simulator: EnvoySimulator, when: datetime) -> None:
@@ -61,11 +45,9 @@ async def test_new_inverter_added_without_reload(
     assert hass.states.get("sensor.inverter_121547000001_current_power") is None
     await poll(hass, freezer)
     assert state(hass, "sensor.inverter_121547000001_current_power") == "202"
-    device = device_registry.async_get_device_by_identifier(
-        (DOMAIN, "121547000001"), init_integration.entry_id
-    )
-    assert device is not None
-    assert device.via_device_id == init_integration.runtime_data.envoy_device_id
+    new = device(device_registry, init_integration, "121547000001")
+    assert new is not None
+    assert new.via_device_id == init_integration.runtime_data.envoy_device_id
     assert init_integration.state is ConfigEntryState.LOADED
 
 
@@ -80,13 +62,12 @@ async def test_stale_inverter_can_be_removed_once_unlisted(
     """Deleting a device is refused while the Envoy lists it, allowed once it does not."""
     assert await async_setup_component(hass, "config", {})
     client = await hass_ws_client(hass)
-    entry_id = init_integration.entry_id
 
     async def remove(serial: str) -> bool:
-        device = device_registry.async_get_device_by_identifier((DOMAIN, serial), entry_id)
-        assert device is not None
+        entry = device(device_registry, init_integration, serial)
+        assert entry is not None
         await client.send_json_auto_id(
-            {"type": "config/device_registry/remove", "device_id": device.id}
+            {"type": "config/device_registry/remove", "device_id": entry.id}
         )
         response = await client.receive_json()
         return bool(response["success"])
@@ -99,9 +80,7 @@ async def test_stale_inverter_can_be_removed_once_unlisted(
     # It keeps its history: the device stays, its entities unavailable, until deleted.
     assert state(hass, f"sensor.inverter_{FIRST_INVERTER}_current_power") == STATE_UNAVAILABLE
     assert await remove(FIRST_INVERTER)
-    assert (
-        device_registry.async_get_device_by_identifier((DOMAIN, FIRST_INVERTER), entry_id) is None
-    )
+    assert device(device_registry, init_integration, FIRST_INVERTER) is None
     assert not await remove(SERIAL)
 
 
@@ -122,11 +101,9 @@ async def test_firmware_change_followed_after_outage(
     simulator.heal()
     await poll(hass, freezer)
     assert simulator.count(PATH_INFO) == 2
-    device = device_registry.async_get_device_by_identifier(
-        (DOMAIN, SERIAL), init_integration.entry_id
-    )
-    assert device is not None
-    assert device.sw_version == "D5.0.63"
+    envoy = device(device_registry, init_integration, SERIAL)
+    assert envoy is not None
+    assert envoy.sw_version == "D5.0.63"
 
 
 async def test_identity_reread_daily(
@@ -156,7 +133,7 @@ async def test_token_firmware_repair_at_runtime(
     simulator.fail("*", drop=True)
     await poll(hass, freezer)
     simulator.heal()
-    simulator.fail(PATH_INFO, body=TOKEN_INFO, content_type="text/xml")
+    simulator.identify_as(firmware="D7.6.175")
     await poll(hass, freezer)
     issue = issue_registry.async_get_issue(DOMAIN, issue_id)
     assert issue is not None
@@ -187,7 +164,7 @@ async def test_token_firmware_repair_at_setup(
         severity=ir.IssueSeverity.ERROR,
         translation_key="token_firmware",
     )
-    simulator.fail(PATH_INFO, body=TOKEN_INFO, content_type="text/xml")
+    simulator.identify_as(firmware="D7.6.175")
     mock_config_entry.add_to_hass(hass)
     await hass.config_entries.async_setup(mock_config_entry.entry_id)
     assert mock_config_entry.state is ConfigEntryState.SETUP_ERROR

@@ -148,6 +148,17 @@ class EnvoySimulator:
         self.faults[path] = fault
         return fault
 
+    def identify_as(self, *, serial: str | None = None, firmware: str | None = None) -> None:
+        """Answer /info.xml with another serial or firmware (until heal())."""
+        body = self.info.body
+        if serial is not None:
+            body = re.sub(rb"<sn>[^<]*</sn>", f"<sn>{serial}</sn>".encode(), body)
+        if firmware is not None:
+            body = re.sub(
+                rb"<software>[^<]*</software>", f"<software>{firmware}</software>".encode(), body
+            )
+        self.fail(PATH_INFO, body=body, content_type="text/xml")
+
     def heal(self) -> None:
         """Remove every fault."""
         self.faults.clear()

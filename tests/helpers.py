@@ -1,0 +1,31 @@
+"""Helpers shared by the tests."""
+
+from __future__ import annotations
+
+from freezegun.api import FrozenDateTimeFactory
+from homeassistant.core import HomeAssistant
+from homeassistant.helpers import device_registry as dr
+from pytest_homeassistant_custom_component.common import MockConfigEntry, async_fire_time_changed
+
+from custom_components.enphase_envoy_legacy.const import DOMAIN, SCAN_INTERVAL
+
+
+async def poll(hass: HomeAssistant, freezer: FrozenDateTimeFactory) -> None:
+    """Let one scan interval pass and wait for the poll to land."""
+    freezer.tick(SCAN_INTERVAL)
+    async_fire_time_changed(hass)
+    await hass.async_block_till_done(wait_background_tasks=True)
+
+
+def state(hass: HomeAssistant, entity_id: str) -> str:
+    """Return an entity's state."""
+    current = hass.states.get(entity_id)
+    assert current is not None, entity_id
+    return current.state
+
+
+def device(
+    device_registry: dr.DeviceRegistry, entry: MockConfigEntry, serial: str
+) -> dr.DeviceEntry | None:
+    """Return the entry's device for an Envoy or inverter serial."""
+    return device_registry.async_get_device_by_identifier((DOMAIN, serial), entry.entry_id)
