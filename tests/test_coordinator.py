@@ -67,9 +67,9 @@ async def test_failure_makes_entities_unavailable_then_recovers(
     assert "Error communicating with the Envoy" in caplog.text
 
     simulator.heal()
-    simulator.production["wattHoursLifetime"] += 1000
+    simulator.production["wattHoursLifetime"] += 100
     await poll(hass, freezer)
-    assert state(hass, LIFETIME) == "133799.553"
+    assert state(hass, LIFETIME) == "133798.653"
     assert state(hass, INVERTER_POWER) == "202"
     assert init_integration.state is ConfigEntryState.LOADED
 
@@ -98,9 +98,16 @@ async def test_auth_lost_starts_reauth(
     simulator: EnvoySimulator,
     init_integration: MockConfigEntry,
 ) -> None:
-    """When the Envoy stops accepting the password, a reauth flow starts."""
+    """When the Envoy refuses the password three polls in a row, a reauth flow starts.
+
+    One refused poll is a hiccup: the entities go unavailable, nobody is asked anything.
+    """
     simulator.users = {}
     simulator.new_nonce()
+    for _ in range(2):
+        await poll(hass, freezer)
+        assert not hass.config_entries.flow.async_progress_by_handler(DOMAIN)
+        assert state(hass, INVERTER_POWER) == STATE_UNAVAILABLE
     await poll(hass, freezer)
     flows = hass.config_entries.flow.async_progress_by_handler(DOMAIN)
     assert [flow["context"]["source"] for flow in flows] == [SOURCE_REAUTH]
@@ -149,3 +156,21 @@ async def test_token_firmware_is_a_setup_error(
     await hass.config_entries.async_setup(mock_config_entry.entry_id)
     assert mock_config_entry.state is ConfigEntryState.SETUP_ERROR
     assert "built-in Enphase Envoy integration" in str(mock_config_entry.reason)
+
+
+async def test_single_refusal_recovers_without_reauth(
+    hass: HomeAssistant,
+    freezer: FrozenDateTimeFactory,
+    simulator: EnvoySimulator,
+    init_integration: MockConfigEntry,
+) -> None:
+    """A refused poll followed by a good one asks nothing and counts from zero again."""
+    users = dict(simulator.users)
+    for _ in range(2):
+        simulator.users = {}
+        simulator.new_nonce()
+        await poll(hass, freezer)
+        simulator.users = users
+        await poll(hass, freezer)
+        assert state(hass, INVERTER_POWER) == "202"
+    assert not hass.config_entries.flow.async_progress_by_handler(DOMAIN)

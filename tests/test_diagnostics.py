@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 import pytest
+from freezegun.api import FrozenDateTimeFactory
 from homeassistant.core import HomeAssistant
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 from pytest_homeassistant_custom_component.components.diagnostics import (
@@ -16,6 +17,12 @@ from syrupy.filters import props
 
 from custom_components.enphase_envoy_legacy.envoy_client import installer_password
 from tests.simulator import EnvoySimulator
+
+
+@pytest.fixture(autouse=True)
+def fixed_clock(freezer: FrozenDateTimeFactory) -> None:
+    """Pin the clock before the simulator starts: its report dates follow it."""
+    freezer.move_to("2026-06-21T19:00:00+00:00")
 
 
 @pytest.mark.parametrize("capture", ["spec_example", "D3.18.10"])

@@ -3,10 +3,17 @@
 from __future__ import annotations
 
 import pytest
+from freezegun.api import FrozenDateTimeFactory
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers import entity_registry as er
 from pytest_homeassistant_custom_component.common import MockConfigEntry, snapshot_platform
 from syrupy.assertion import SnapshotAssertion
+
+
+@pytest.fixture(autouse=True)
+def fixed_clock(freezer: FrozenDateTimeFactory) -> None:
+    """Pin the clock before the simulator starts: its report dates follow it."""
+    freezer.move_to("2026-06-21T19:00:00+00:00")
 
 
 @pytest.mark.usefixtures("entity_registry_enabled_by_default")
@@ -41,14 +48,14 @@ async def test_energy_dashboard_source(
 async def test_inverter_diagnostics_disabled_by_default(
     hass: HomeAssistant, init_integration: MockConfigEntry, entity_registry: er.EntityRegistry
 ) -> None:
-    """Per inverter, only the power is enabled; the two diagnostics are disabled by default."""
+    """Per inverter only the power is enabled; the diagnostics and the raw lifetime are not."""
     entries = er.async_entries_for_config_entry(entity_registry, init_integration.entry_id)
     disabled = {entry.unique_id for entry in entries if entry.disabled_by is not None}
-    assert len(entries) == 4 + 20 * 3
-    assert disabled == {
+    assert len(entries) == 5 + 20 * 3
+    assert disabled == {"121800123456_lifetime_energy_reported"} | {
         f"{inverter}_{key}"
         for inverter in {entry.unique_id.split("_")[0] for entry in entries}
         if inverter != "121800123456"
         for key in ("max_reported_power", "last_report")
     }
-    assert len(disabled) == 40
+    assert len(disabled) == 41

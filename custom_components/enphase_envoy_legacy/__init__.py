@@ -8,7 +8,7 @@ from homeassistant.helpers import device_registry as dr
 from homeassistant.helpers import issue_registry as ir
 
 from .const import CONF_SERIAL, DOMAIN
-from .coordinator import EnvoyLegacyConfigEntry, EnvoyLegacyCoordinator
+from .coordinator import EnvoyLegacyConfigEntry, EnvoyLegacyCoordinator, energy_store
 
 PLATFORMS: list[Platform] = [Platform.SENSOR]
 
@@ -23,12 +23,14 @@ async def async_setup_entry(hass: HomeAssistant, entry: EnvoyLegacyConfigEntry) 
 
 
 async def async_unload_entry(hass: HomeAssistant, entry: EnvoyLegacyConfigEntry) -> bool:
-    """Unload a config entry."""
+    """Unload a config entry, keeping what the energy guard knows for the next setup."""
+    await entry.runtime_data.async_save_energy()
     return await hass.config_entries.async_unload_platforms(entry, PLATFORMS)
 
 
 async def async_remove_entry(hass: HomeAssistant, entry: EnvoyLegacyConfigEntry) -> None:
-    """Remove the repair issues of an Envoy that is no longer configured."""
+    """Forget an Envoy that is no longer configured: its energy memory and repair issues."""
+    await energy_store(hass, entry.entry_id).async_remove()
     prefix = f"{entry.data[CONF_SERIAL]}_"
     registry = ir.async_get(hass)
     for domain, issue_id in list(registry.issues):

@@ -35,3 +35,20 @@ MANUFACTURER: Final = "Enphase"
 
 # Part number prefixes whose product name is known for sure; others show as "Envoy".
 MODEL_BY_PART_NUMBER: Final = {"800-00069": "Envoy-R"}
+
+# Microinverters the Envoy still lists but that have not reported for this long were removed
+# or replaced long ago (Envoys keep listing them for years): their power is no longer shown
+# and they raise no repair issue.
+RETIRED_INVERTER_AFTER: Final = timedelta(days=30)
+
+# Enphase microinverters are rated below 500 W AC; a larger maxReportWatts is garbage and
+# must not widen the energy guard's idea of what the site can produce.
+MAX_MICROINVERTER_W: Final = 1000
+
+# A single refused request can be a hiccup of the Envoy; only this many refused polls in a
+# row ask the user to re-authenticate.
+AUTH_FAILURES_BEFORE_REAUTH: Final = 3
+
+# The energy guard's state is written at most this often (seconds), and on shutdown.
+ENERGY_STORE_VERSION: Final = 1
+ENERGY_SAVE_DELAY: Final = 60

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from homeassistant.config_entries import ConfigEntry
 from homeassistant.const import CONF_HOST, CONF_SCAN_INTERVAL, SUN_EVENT_SUNRISE
@@ -11,23 +13,31 @@ from homeassistant.exceptions import ConfigEntryAuthFailed, ConfigEntryError, Ho
 from homeassistant.helpers import device_registry as dr
 from homeassistant.helpers import issue_registry as ir
 from homeassistant.helpers.aiohttp_client import async_get_clientsession
+from homeassistant.helpers.storage import Store
 from homeassistant.helpers.sun import get_astral_event_date, is_up
 from homeassistant.helpers.update_coordinator import DataUpdateCoordinator, UpdateFailed
 from homeassistant.util import dt as dt_util
 
 from .const import (
+    AUTH_FAILURES_BEFORE_REAUTH,
     CONF_KEEP_ALIVE,
     CONF_SERIAL,
     DEFAULT_KEEP_ALIVE,
     DEFAULT_SCAN_INTERVAL,
     DOMAIN,
+    ENERGY_SAVE_DELAY,
+    ENERGY_STORE_VERSION,
     INFO_REFRESH_INTERVAL,
     LOGGER,
     MANUFACTURER,
+    MAX_MICROINVERTER_W,
     MODEL_BY_PART_NUMBER,
+    RETIRED_INVERTER_AFTER,
     SILENT_INVERTER_AFTER,
 )
+from .energy import EnergyGuard, GuardedProduction, GuardState
 from .envoy_client import (
+    DEFAULT_TIMEOUT,
     EnvoyAuthenticationError,
     EnvoyClient,
     EnvoyData,
@@ -38,6 +48,29 @@ from .envoy_client import (
 )
 
 type EnvoyLegacyConfigEntry = ConfigEntry[EnvoyLegacyCoordinator]
+
+
+@dataclass(frozen=True, kw_only=True)
+class EnvoyLegacyData:
+    """One poll: the Envoy's answer as it came, and the site totals the sensors show."""
+
+    envoy: EnvoyData
+    production: GuardedProduction
+
+    @property
+    def inverters(self) -> dict[str, EnvoyInverter]:
+        """Return the microinverters by serial."""
+        return self.envoy.inverters
+
+
+def energy_store(hass: HomeAssistant, entry_id: str) -> Store[dict[str, Any]]:
+    """Return the store of an entry's energy guard."""
+    return Store(hass, ENERGY_STORE_VERSION, f"{DOMAIN}.{entry_id}.energy")
+
+
+def is_retired(inverter: EnvoyInverter, now: datetime) -> bool:
+    """Return True for an inverter listed but silent for RETIRED_INVERTER_AFTER or longer."""
+    return now - inverter.last_report_date >= RETIRED_INVERTER_AFTER
 
 
 def _translated[E: HomeAssistantError](kind: type[E], key: str, err: EnvoyError) -> E:
@@ -59,12 +92,13 @@ def silent_inverter_issue_id(serial: str, inverter_serial: str) -> str:
     return f"{serial}_inverter_silent_{inverter_serial}"
 
 
-class EnvoyLegacyCoordinator(DataUpdateCoordinator[EnvoyData]):
+class EnvoyLegacyCoordinator(DataUpdateCoordinator[EnvoyLegacyData]):
     """Reads the site totals and the microinverters of one Envoy."""
 
     config_entry: EnvoyLegacyConfigEntry
     info: EnvoyInfo
     envoy_device_id: str
+    request_timeout: float = DEFAULT_TIMEOUT
 
     def __init__(self, hass: HomeAssistant, entry: EnvoyLegacyConfigEntry) -> None:
         """Initialize the coordinator from the entry's data and options."""
@@ -83,8 +117,12 @@ class EnvoyLegacyCoordinator(DataUpdateCoordinator[EnvoyData]):
             self.serial,
             async_get_clientsession(hass),
             keep_alive=entry.options.get(CONF_KEEP_ALIVE, DEFAULT_KEEP_ALIVE),
+            request_timeout=self.request_timeout,
         )
         self._info_due: datetime | None = None
+        self._auth_failures = 0
+        self._store = energy_store(hass, entry.entry_id)
+        self.guard = EnergyGuard()
         # Issues outlive a reload of the entry: pick up the ones raised before it.
         prefix = silent_inverter_issue_id(self.serial, "")
         self._silent_inverters: set[str] = {
@@ -94,7 +132,9 @@ class EnvoyLegacyCoordinator(DataUpdateCoordinator[EnvoyData]):
         }
 
     async def _async_setup(self) -> None:
-        """Read the Envoy's identity before the first poll."""
+        """Load the energy guard's memory and read the Envoy's identity before the first poll."""
+        if (stored := await self._store.async_load()) is not None:
+            self.guard = EnergyGuard(GuardState.from_dict(stored))
         try:
             await self._async_read_info()
         except EnvoyUnsupportedFirmwareError as err:
@@ -102,21 +142,78 @@ class EnvoyLegacyCoordinator(DataUpdateCoordinator[EnvoyData]):
         except EnvoyError as err:
             raise _translated(UpdateFailed, "communication_error", err) from err
 
-    async def _async_update_data(self) -> EnvoyData:
-        """Read production and inverters (and the identity when it is due)."""
+    async def async_save_energy(self) -> None:
+        """Write the energy guard's memory now (on unload; otherwise it is written lazily)."""
+        await self._store.async_save(self.guard.state.as_dict())
+
+    async def _async_update_data(self) -> EnvoyLegacyData:
+        """Read production and inverters (and the identity when it is due), then guard them."""
         try:
             if self._info_due is None or dt_util.utcnow() >= self._info_due:
                 await self._async_read_info()
-            data = await self.client.update()
+            envoy = await self.client.update()
         except EnvoyAuthenticationError as err:
             self._info_due = None
-            raise _translated(ConfigEntryAuthFailed, "invalid_auth", err) from err
+            self._auth_failures += 1
+            if self._auth_failures >= AUTH_FAILURES_BEFORE_REAUTH:
+                raise _translated(ConfigEntryAuthFailed, "invalid_auth", err) from err
+            raise _translated(UpdateFailed, "invalid_auth", err) from err
         except EnvoyError as err:
             # The Envoy may come back upgraded: read its identity again first.
             self._info_due = None
             raise _translated(UpdateFailed, "communication_error", err) from err
-        self._update_silent_inverters(data.inverters)
-        return data
+        self._auth_failures = 0
+        envoy = self._keep_inverters_through_empty_lists(envoy)
+        now = dt_util.now()
+        production = self._guard(envoy, now)
+        self._update_silent_inverters(envoy.inverters)
+        return EnvoyLegacyData(envoy=envoy, production=production)
+
+    def _keep_inverters_through_empty_lists(self, envoy: EnvoyData) -> EnvoyData:
+        """Keep the last inverter records when the Envoy lists none at all.
+
+        Some firmware answers an empty list at night every few hours; an inverter that is
+        really gone disappears from a list that still holds the others.
+        """
+        previous = self.data.inverters if self.data is not None else {}
+        if envoy.inverters or not previous:
+            return envoy
+        LOGGER.debug("Envoy %s listed no inverters; keeping the last records", self.serial)
+        return EnvoyData(production=envoy.production, inverters=previous)
+
+    def _guard(self, envoy: EnvoyData, now: datetime) -> GuardedProduction:
+        """Judge the reading with the energy guard, log what it held back, and remember."""
+        peak = sum(
+            min(inverter.max_report_watts, MAX_MICROINVERTER_W)
+            for inverter in envoy.inverters.values()
+            if not is_retired(inverter, now)
+        )
+        was_holding = self.data is not None and self.data.production.suspect
+        production = self.guard.update(envoy.production, now, site_peak_power=peak)
+        raw = envoy.production
+        if production.suspect and not was_holding:
+            LOGGER.warning(
+                "Envoy %s reports production that cannot be right (lifetime %s Wh, today %s Wh,"
+                " now %s W); showing the last good values until it makes sense again",
+                self.serial,
+                raw.watt_hours_lifetime,
+                raw.watt_hours_today,
+                raw.watts_now,
+            )
+        elif production.suspect:
+            LOGGER.debug("Envoy %s: holding back %s", self.serial, raw)
+        elif was_holding:
+            LOGGER.info("Envoy %s reports plausible production again", self.serial)
+        if production.rebased:
+            LOGGER.warning(
+                "Envoy %s: its lifetime counter moved to %s Wh and stayed there (a counter wrap"
+                " or a replaced Envoy); lifetime energy continues from %s Wh without a jump",
+                self.serial,
+                raw.watt_hours_lifetime,
+                production.lifetime,
+            )
+        self._store.async_delay_save(self.guard.state.as_dict, ENERGY_SAVE_DELAY)
+        return production
 
     async def _async_read_info(self) -> None:
         """Read /info.xml, check it is still this Envoy and keep its device up to date."""
@@ -190,7 +287,11 @@ class EnvoyLegacyCoordinator(DataUpdateCoordinator[EnvoyData]):
         if not judge:
             return
         for serial, inverter in inverters.items():
-            if inverter.last_report_date < cutoff and serial not in self._silent_inverters:
+            if (
+                inverter.last_report_date < cutoff
+                and serial not in self._silent_inverters
+                and not is_retired(inverter, now)
+            ):
                 self._silent_inverters.add(serial)
                 ir.async_create_issue(
                     self.hass,

@@ -39,6 +39,12 @@ async def async_get_config_entry_diagnostics(
             TO_REDACT,
         ),
         "last_update_success": coordinator.last_update_success,
-        "production": asdict(data.production),
+        # What the Envoy said, and what the energy guard let through to the sensors.
+        "production_reported": asdict(data.envoy.production),
+        "production_shown": asdict(data.production),
+        "energy_guard": {
+            **coordinator.guard.state.as_dict(),
+            "plausible_power": coordinator.guard.plausible_power(),
+        },
         "inverters": inverters,
     }

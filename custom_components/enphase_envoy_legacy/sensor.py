@@ -15,10 +15,11 @@ from homeassistant.components.sensor import (
 from homeassistant.const import EntityCategory, UnitOfEnergy, UnitOfPower
 from homeassistant.core import HomeAssistant, callback
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
+from homeassistant.util import dt as dt_util
 
-from .coordinator import EnvoyLegacyConfigEntry
+from .coordinator import EnvoyLegacyConfigEntry, EnvoyLegacyData, is_retired
 from .entity import EnvoyLegacyEntity, EnvoyLegacyInverterEntity
-from .envoy_client import EnvoyInverter, EnvoyProduction
+from .envoy_client import EnvoyInverter
 
 # Every entity reads the coordinator's data; none makes a request of its own.
 PARALLEL_UPDATES = 0
@@ -26,9 +27,9 @@ PARALLEL_UPDATES = 0
 
 @dataclass(frozen=True, kw_only=True)
 class EnvoyProductionSensorDescription(SensorEntityDescription):
-    """Describes a site total sensor."""
+    """Describes a site total sensor; None means no trustworthy value yet."""
 
-    value_fn: Callable[[EnvoyProduction], int]
+    value_fn: Callable[[EnvoyLegacyData], int | None]
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -36,6 +37,8 @@ class EnvoyInverterSensorDescription(SensorEntityDescription):
     """Describes a microinverter sensor."""
 
     value_fn: Callable[[EnvoyInverter], int | datetime]
+    # Whether the value still means something once the inverter has retired.
+    shown_when_retired: bool = True
 
 
 PRODUCTION_SENSORS: tuple[EnvoyProductionSensorDescription, ...] = (
@@ -45,7 +48,7 @@ PRODUCTION_SENSORS: tuple[EnvoyProductionSensorDescription, ...] = (
         native_unit_of_measurement=UnitOfPower.WATT,
         device_class=SensorDeviceClass.POWER,
         state_class=SensorStateClass.MEASUREMENT,
-        value_fn=lambda production: production.watts_now,
+        value_fn=lambda data: data.production.watts_now,
     ),
     EnvoyProductionSensorDescription(
         key="energy_today",
@@ -55,7 +58,7 @@ PRODUCTION_SENSORS: tuple[EnvoyProductionSensorDescription, ...] = (
         suggested_display_precision=2,
         device_class=SensorDeviceClass.ENERGY,
         state_class=SensorStateClass.TOTAL_INCREASING,
-        value_fn=lambda production: production.watt_hours_today,
+        value_fn=lambda data: data.production.today,
     ),
     EnvoyProductionSensorDescription(
         # A rolling window: it goes down as old days leave it, so it has no state class.
@@ -65,7 +68,7 @@ PRODUCTION_SENSORS: tuple[EnvoyProductionSensorDescription, ...] = (
         suggested_unit_of_measurement=UnitOfEnergy.KILO_WATT_HOUR,
         suggested_display_precision=1,
         device_class=SensorDeviceClass.ENERGY,
-        value_fn=lambda production: production.watt_hours_seven_days,
+        value_fn=lambda data: data.production.seven_days,
     ),
     EnvoyProductionSensorDescription(
         key="lifetime_energy",
@@ -75,7 +78,20 @@ PRODUCTION_SENSORS: tuple[EnvoyProductionSensorDescription, ...] = (
         suggested_display_precision=3,
         device_class=SensorDeviceClass.ENERGY,
         state_class=SensorStateClass.TOTAL_INCREASING,
-        value_fn=lambda production: production.watt_hours_lifetime,
+        value_fn=lambda data: data.production.lifetime,
+    ),
+    EnvoyProductionSensorDescription(
+        # The Envoy's counter as it reported it, glitches included, for those who want to
+        # see them. No state class: it must not feed long-term statistics.
+        key="lifetime_energy_reported",
+        translation_key="lifetime_energy_reported",
+        native_unit_of_measurement=UnitOfEnergy.WATT_HOUR,
+        suggested_unit_of_measurement=UnitOfEnergy.KILO_WATT_HOUR,
+        suggested_display_precision=3,
+        device_class=SensorDeviceClass.ENERGY,
+        entity_category=EntityCategory.DIAGNOSTIC,
+        entity_registry_enabled_default=False,
+        value_fn=lambda data: data.envoy.production.watt_hours_lifetime,
     ),
 )
 
@@ -87,6 +103,7 @@ INVERTER_SENSORS: tuple[EnvoyInverterSensorDescription, ...] = (
         device_class=SensorDeviceClass.POWER,
         state_class=SensorStateClass.MEASUREMENT,
         value_fn=lambda inverter: inverter.last_report_watts,
+        shown_when_retired=False,
     ),
     # Two diagnostics per microinverter, disabled by default: a site has dozens of
     # inverters, and these change rarely (maximum) or with every report (timestamp).
@@ -140,20 +157,35 @@ async def async_setup_entry(
 
 
 class EnvoyProductionSensor(EnvoyLegacyEntity, SensorEntity):
-    """A site total read from the Envoy."""
+    """A site total, as the energy guard lets it through."""
 
     entity_description: EnvoyProductionSensorDescription
 
     @property
-    def native_value(self) -> int:
+    def available(self) -> bool:
+        """Return True while there is a trustworthy value to show."""
+        return super().available and self.native_value is not None
+
+    @property
+    def native_value(self) -> int | None:
         """Return the value from the last reading."""
-        return self.entity_description.value_fn(self.coordinator.data.production)
+        return self.entity_description.value_fn(self.coordinator.data)
 
 
 class EnvoyInverterSensor(EnvoyLegacyInverterEntity, SensorEntity):
     """A value from one microinverter's last report."""
 
     entity_description: EnvoyInverterSensorDescription
+
+    @property
+    def available(self) -> bool:
+        """Return False, too, for a value that means nothing once the inverter retired."""
+        if not super().available:
+            return False
+        inverter = self.coordinator.data.inverters[self.inverter_serial]
+        return self.entity_description.shown_when_retired or not is_retired(
+            inverter, dt_util.utcnow()
+        )
 
     @property
     def native_value(self) -> int | datetime:

@@ -14,6 +14,7 @@ import hashlib
 import json
 import re
 import secrets
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Self
@@ -109,6 +110,11 @@ class EnvoySimulator:
         # The values a test can change: the JSON of the two API endpoints, when captured as 200.
         self.production: dict[str, Any] = self._json(PATH_PRODUCTION)
         self.inverters: list[dict[str, Any]] = self._json(PATH_INVERTERS)
+        # Replay the capture as if it was taken now: each report keeps its age.
+        if (taken := re.search(rb"<time>\s*(\d+)\s*</time>", self.info.body)) is not None:
+            shift = int(time.time()) - int(taken.group(1))
+            for inverter in self.inverters:
+                inverter["lastReportDate"] += shift
         match = re.search(rb"<sn>\s*([^<\s]+)\s*</sn>", self.info.body)
         assert match is not None
         self.serial = match.group(1).decode()
@@ -119,6 +125,10 @@ class EnvoySimulator:
             user: self.password_for(user) for user in settings.get("users", ["envoy"])
         }
         self.production_requires_auth = bool(settings.get("production_requires_auth", False))
+        # Envoy-R with keep-alive: after a Digest challenge it resets the connection when the
+        # authenticated retry arrives on it.
+        self.reset_after_challenge = False
+        self._challenged: set[int] = set()
         self.faults: dict[str, Fault] = {}
         self.requests: list[Request] = []
         self.nonce = secrets.token_hex(16)
@@ -182,6 +192,10 @@ class EnvoySimulator:
         server = site._server  # the only way to learn the bound port
         assert server is not None
         self.port = server.sockets[0].getsockname()[1]
+
+    async def resume(self) -> None:
+        """Serve again on the same port after stop(): the Envoy is back."""
+        await self.start(port=self.port)
 
     async def stop(self) -> None:
         """Stop serving."""
@@ -254,7 +268,15 @@ class EnvoySimulator:
         needs_auth = path == PATH_INVERTERS or (
             path == PATH_PRODUCTION and self.production_requires_auth
         )
+        connection = id(request.transport)
+        if self.reset_after_challenge and connection in self._challenged:
+            self._challenged.discard(connection)
+            self.requests.append(Request(request.path, 0, "Authorization" in request.headers))
+            assert request.transport is not None
+            request.transport.abort()
+            raise asyncio.CancelledError
         if needs_auth and not self._authorized(request):
+            self._challenged.add(connection)
             return self._respond(request, 401, self._challenge())
         body = answer.body
         if path == PATH_PRODUCTION:
