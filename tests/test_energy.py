@@ -118,10 +118,11 @@ def test_persistent_step_becomes_a_continuation(step: int) -> None:
     assert [r.suspect for r in results] == [True, True, True, False]
     assert [r.lifetime for r in results[:3]] == [100_000_000] * 3
     assert results[3].rebased
-    # It continues from the reported lifetime with what the counter made since the step.
-    assert results[3].lifetime == 100_000_000 + 150
+    # It continues from the reported lifetime with what the counter made since the step,
+    # plus the five minutes before the step at the 3 kW reported on both sides: 250 Wh.
+    assert results[3].lifetime == 100_000_000 + 250 + 150
     after = site.read(reading(base + 300))
-    assert after.lifetime == 100_000_000 + 300
+    assert after.lifetime == 100_000_000 + 250 + 300
 
 
 def test_candidates_that_disagree_start_over() -> None:
@@ -199,4 +200,4 @@ def test_state_survives_storage() -> None:
     for _ in range(2):
         result = restored.read(reading(100_000_000 - WRAP + 10), after=10 * MINUTE)
     assert result.rebased
-    assert result.lifetime == 100_000_010
+    assert result.lifetime == 100_000_000 + 250 + 10  # the gap (5 min at 3 kW) and growth

@@ -18,7 +18,9 @@ The rules, applied to each reading of the lifetime counter:
    (REBASE_READINGS readings over at least REBASE_AFTER, each moving forward plausibly from
    the one before), it is taken as the counter's new base and the reported lifetime
    continues from where it was, growing with the counter from then on: a wrap or an Envoy
-   replacement never shows as a jump, up or down.
+   replacement never shows as a jump, up or down. The energy of the gap between the last
+   accepted reading and the first reading at the new level (one poll) is estimated from the
+   power reported on each side of it (the trapezoid rule).
 
 The reported lifetime therefore never decreases and never grows faster than the site can
 produce. "Energy today" is derived from it (the reported lifetime minus its value at the
@@ -58,12 +60,14 @@ class GuardState:
     envoy_lifetime: int | None = None  # the last accepted reading of the Envoy's counter
     lifetime: int | None = None  # the guarded lifetime the sensor reports
     accepted_at: float | None = None  # when the last reading was accepted (epoch seconds)
+    accepted_power: int = 0  # the power (W) reported with it
     peak_power: int = 0  # the highest power seen (W)
     day: str | None = None  # the local date "today" counts from
     day_start: int | None = None  # the guarded lifetime at the start of that day
     seven_days: int | None = None  # the last good "last seven days" value
     held_since: float | None = None  # when readings started being held back
-    candidates: list[tuple[float, int]] = field(default_factory=list)
+    # Readings out of line with the last accepted one: (epoch seconds, counter, power W).
+    candidates: list[tuple[float, int, int]] = field(default_factory=list)
 
     def as_dict(self) -> dict[str, Any]:
         """Return the state for storage."""
@@ -126,7 +130,7 @@ class EnergyGuard:
             state.envoy_lifetime = max(raw, known)
             state.candidates.clear()
         else:
-            growth = self._consider_new_base(raw, timestamp)
+            growth = self._consider_new_base(raw, timestamp, production.watts_now)
             accepted = rebased = growth is not None
             if growth is not None:
                 # Continue from the reported lifetime, with what the counter made since the
@@ -135,6 +139,7 @@ class EnergyGuard:
                 state.envoy_lifetime = raw
         if accepted:
             state.accepted_at = timestamp
+            state.accepted_power = max(production.watts_now, 0)
             state.held_since = None
             # Only plausible figures may widen the bound: one garbage wattsNow must not.
             limit = self.plausible_power()
@@ -168,23 +173,27 @@ class EnergyGuard:
         held_for = timestamp - (state.held_since if state.held_since is not None else timestamp)
         return zeros and (state.seven_days or 0) > 0 and held_for < REBASE_AFTER_SECONDS
 
-    def _consider_new_base(self, raw: int, timestamp: float) -> int | None:
+    def _consider_new_base(self, raw: int, timestamp: float, power: int) -> int | None:
         """Collect a reading that is out of line.
 
-        Return None while it is held, or, once the new level is believed, how much the
-        counter grew since that level first showed.
+        Return None while it is held, or, once the new level is believed, how much energy
+        to add: the counter's growth since the level first showed, plus an estimate for the
+        gap before it.
         """
         state = self.state
         if state.candidates:
-            last_time, last_raw = state.candidates[-1]
+            last_time, last_raw, _ = state.candidates[-1]
             if not self._plausible_step(last_raw, raw, timestamp - last_time):
                 state.candidates.clear()
-        state.candidates.append((timestamp, raw))
-        first_time, first_raw = state.candidates[0]
+        state.candidates.append((timestamp, raw, power))
+        first_time, first_raw, first_power = state.candidates[0]
         if len(state.candidates) < REBASE_READINGS or timestamp - first_time < REBASE_AFTER_SECONDS:
             return None
         state.candidates.clear()
-        return max(raw - first_raw, 0)
+        gap_hours = (first_time - (state.accepted_at or first_time)) / 3600
+        gap = (state.accepted_power + max(first_power, 0)) / 2 * gap_hours
+        plausible_gap = self.plausible_power() * gap_hours
+        return max(raw - first_raw, 0) + round(min(max(gap, 0.0), plausible_gap))
 
     def _today(self, production: EnvoyProduction, now: datetime, *, accepted: bool) -> int | None:
         """Return the energy since the start of the local day, from the guarded lifetime."""

@@ -128,7 +128,9 @@ class EnvoySimulator:
         # Envoy-R with keep-alive: after a Digest challenge it resets the connection when the
         # authenticated retry arrives on it.
         self.reset_after_challenge = False
-        self._challenged: set[int] = set()
+        # The connections challenged while reset_after_challenge is on (the objects
+        # themselves: an id() can be reused by a later connection).
+        self._challenged: list[object] = []
         self.faults: dict[str, Fault] = {}
         self.requests: list[Request] = []
         self.nonce = secrets.token_hex(16)
@@ -268,15 +270,16 @@ class EnvoySimulator:
         needs_auth = path == PATH_INVERTERS or (
             path == PATH_PRODUCTION and self.production_requires_auth
         )
-        connection = id(request.transport)
-        if self.reset_after_challenge and connection in self._challenged:
-            self._challenged.discard(connection)
+        transport = request.transport
+        if self.reset_after_challenge and any(known is transport for known in self._challenged):
+            self._challenged = [known for known in self._challenged if known is not transport]
             self.requests.append(Request(request.path, 0, "Authorization" in request.headers))
-            assert request.transport is not None
-            request.transport.abort()
+            assert transport is not None
+            transport.abort()
             raise asyncio.CancelledError
         if needs_auth and not self._authorized(request):
-            self._challenged.add(connection)
+            if self.reset_after_challenge:
+                self._challenged.append(transport)
             return self._respond(request, 401, self._challenge())
         body = answer.body
         if path == PATH_PRODUCTION:
