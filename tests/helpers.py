@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 from freezegun.api import FrozenDateTimeFactory
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers import device_registry as dr
 from pytest_homeassistant_custom_component.common import MockConfigEntry, async_fire_time_changed
 
 from custom_components.enphase_envoy_legacy.const import DOMAIN, SCAN_INTERVAL
+from tests.simulator import EnvoySimulator
+
+# Summer noon in the test instance's time zone (US/Pacific, near San Diego).
+NOON = datetime(2026, 6, 21, 19, 0, tzinfo=UTC)
 
 
 async def poll(hass: HomeAssistant, freezer: FrozenDateTimeFactory) -> None:
@@ -29,3 +35,9 @@ def device(
 ) -> dr.DeviceEntry | None:
     """Return the entry's device for an Envoy or inverter serial."""
     return device_registry.async_get_device_by_identifier((DOMAIN, serial), entry.entry_id)
+
+
+def report_all(simulator: EnvoySimulator, when: datetime) -> None:
+    """Let every inverter report at a time."""
+    for inverter in simulator.inverters:
+        inverter["lastReportDate"] = int(when.timestamp())

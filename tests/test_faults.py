@@ -28,7 +28,7 @@ from pytest_homeassistant_custom_component.common import MockConfigEntry
 
 from custom_components.enphase_envoy_legacy.const import DOMAIN
 from custom_components.enphase_envoy_legacy.coordinator import EnvoyLegacyCoordinator
-from tests.helpers import poll, state
+from tests.helpers import NOON, poll, report_all, state
 from tests.simulator import PATH_INVERTERS, PATH_PRODUCTION, EnvoySimulator
 
 SERIAL = "121621012167"
@@ -365,10 +365,8 @@ async def test_inverters_last_seen_years_ago(
     issue_registry: ir.IssueRegistry,
 ) -> None:
     """Inverters removed long ago but still listed: no power shown, no repair, time kept."""
-    freezer.move_to("2026-06-21T19:00:00+00:00")  # noon in the test instance's time zone
-    now = 1782068400
-    for inverter in simulator.inverters:
-        inverter["lastReportDate"] = now - 60
+    freezer.move_to(NOON)
+    report_all(simulator, NOON - timedelta(minutes=1))
     simulator.inverters[0]["lastReportDate"] = 1514764800  # 2018
     mock_config_entry.add_to_hass(hass)
     await hass.config_entries.async_setup(mock_config_entry.entry_id)

@@ -16,21 +16,14 @@ from pytest_homeassistant_custom_component.common import MockConfigEntry
 from pytest_homeassistant_custom_component.typing import WebSocketGenerator
 
 from custom_components.enphase_envoy_legacy.const import DOMAIN
-from tests.helpers import device, poll, state
+from tests.helpers import NOON, device, poll, report_all, state
 from tests.simulator import PATH_INFO, EnvoySimulator
 
 SERIAL = "121621012167"
 FIRST_INVERTER = "121547059079"
-# Summer noon and midnight in the test instance's time zone (US/Pacific, near San Diego).
-NOON = datetime(2026, 6, 21, 19, 0, tzinfo=UTC)
+# Summer midnight and first light in the test instance's time zone (US/Pacific).
 MIDNIGHT = datetime(2026, 6, 21, 7, 0, tzinfo=UTC)
 EARLY_MORNING = datetime(2026, 6, 21, 13, 30, tzinfo=UTC)  # 06:30, sun up for ~45 minutes
-
-
-def report_all(simulator: EnvoySimulator, when: datetime) -> None:
-    """Let every inverter report at a time."""
-    for inverter in simulator.inverters:
-        inverter["lastReportDate"] = int(when.timestamp())
 
 
 async def test_new_inverter_added_without_reload(
