@@ -70,3 +70,56 @@ in_root() {
             "${envs[@]}" /bin/bash -c "cd /project && exec \"\$@\"" bash "$@"
     ' bash "$ROOT_DIR" "$REPO_DIR" "${#all_envs[@]}" "${all_envs[@]}" "$@"
 }
+
+# ensure_develop_venv: the virtualenv with the Home Assistant of requirements_develop.txt.
+# Prints its path as seen by in_env.
+ensure_develop_venv() {
+    local venv python
+    if [ "$(toolchain_mode)" = host ]; then
+        venv="$REPO_DIR/.venv-develop"
+        python="$(host_python314)"
+    else
+        venv="/opt/venv-develop"
+        python="python3.14"
+    fi
+    in_env bash -c '
+        set -euo pipefail
+        venv="$1"; python="$2"
+        stamp="$(sha256sum requirements_develop.txt | cut -d" " -f1)"
+        if [ "$(cat "$venv/.requirements.sha256" 2>/dev/null)" != "$stamp" ]; then
+            echo "==> Installing Home Assistant into $venv (first run: a few minutes)" >&2
+            "$python" -m venv "$venv"
+            "$venv/bin/pip" install -q -r requirements_develop.txt >&2
+            echo "$stamp" >"$venv/.requirements.sha256"
+        fi
+    ' bash "$venv" "$python"
+    echo "$venv"
+}
+
+
+# seed_ha_storage CONFIG_DIR PORT [onboarded]: settings Home Assistant would otherwise ask for.
+#   - HTTP: bind to 127.0.0.1:PORT as the confirmed setting. Home Assistant 2026.11 moved the
+#     http: YAML into the UI, keeps imported values pending until confirmed, and reverts to
+#     the default (port 8123 on every interface) if nobody confirms.
+#   - with "onboarded": every onboarding step but the owner's account is done, so that the
+#     integrations onboarding sets up (weather, radio, text-to-speech: internet services) are
+#     not created on a machine that must not reach the internet.
+seed_ha_storage() {
+    local dir="$1/.storage" port="$2"
+    mkdir -p "$dir"
+    if [ ! -e "$dir/http" ]; then
+        cat >"$dir/http" <<JSON
+{"version": 3, "minor_version": 1, "key": "http", "data": {"stable": {"server_port": $port,
+ "server_host": ["127.0.0.1"], "cors_allowed_origins": ["https://cast.home-assistant.io"],
+ "login_attempts_threshold": -1, "ip_ban_enabled": true, "ssl_profile": "intermediate_v6",
+ "use_x_frame_options": true, "created_at": "2026-01-01T00:00:00+00:00", "error": null,
+ "error_message": null}, "pending": null, "yaml_migration_done": true}}
+JSON
+    fi
+    if [ "${3:-}" = onboarded ] && [ ! -e "$dir/onboarding" ]; then
+        cat >"$dir/onboarding" <<JSON
+{"version": 4, "minor_version": 1, "key": "onboarding",
+ "data": {"done": ["core_config", "analytics", "integration"]}}
+JSON
+    fi
+}
