@@ -61,7 +61,7 @@ def wait_for_onboarding(base: str, seconds: float = 300) -> None:
     while time.monotonic() < deadline:
         try:
             request(f"{base}/api/onboarding")
-        except urllib.error.URLError, ConnectionError, TimeoutError:
+        except (urllib.error.URLError, ConnectionError, TimeoutError):
             time.sleep(2)
             continue
         return
