@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from freezegun.api import FrozenDateTimeFactory
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers import device_registry as dr
 from pytest_homeassistant_custom_component.common import MockConfigEntry, async_fire_time_changed
 
-from custom_components.enphase_envoy_legacy.const import DOMAIN, SCAN_INTERVAL
+from custom_components.enphase_envoy_legacy.const import DEFAULT_SCAN_INTERVAL, DOMAIN
 from tests.simulator import EnvoySimulator
 
+# The polling interval of a new entry.
+SCAN_INTERVAL = timedelta(seconds=DEFAULT_SCAN_INTERVAL)
 # Summer noon in the test instance's time zone (US/Pacific, near San Diego).
 NOON = datetime(2026, 6, 21, 19, 0, tzinfo=UTC)
 

@@ -223,6 +223,7 @@ async def test_keep_alive_by_default(
     hass: HomeAssistant, simulator: EnvoySimulator, init_integration: MockConfigEntry
 ) -> None:
     """By default connections are kept open."""
+    assert simulator.requests
     assert all(request.keep_alive for request in simulator.requests)
 
 

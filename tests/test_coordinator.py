@@ -9,8 +9,8 @@ from homeassistant.const import STATE_UNAVAILABLE
 from homeassistant.core import HomeAssistant
 from pytest_homeassistant_custom_component.common import MockConfigEntry, async_fire_time_changed
 
-from custom_components.enphase_envoy_legacy.const import DOMAIN, SCAN_INTERVAL
-from tests.helpers import poll, state
+from custom_components.enphase_envoy_legacy.const import DOMAIN
+from tests.helpers import SCAN_INTERVAL, poll, state
 from tests.simulator import PATH_INFO, PATH_INVERTERS, PATH_PRODUCTION, EnvoySimulator
 
 LIFETIME = "sensor.envoy_121621012167_lifetime_energy"

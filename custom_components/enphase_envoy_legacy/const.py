@@ -20,7 +20,6 @@ DEFAULT_SCAN_INTERVAL: Final = 60
 MIN_SCAN_INTERVAL: Final = 60
 MAX_SCAN_INTERVAL: Final = 3600
 DEFAULT_KEEP_ALIVE: Final = True
-SCAN_INTERVAL: Final = timedelta(seconds=DEFAULT_SCAN_INTERVAL)
 
 # The Envoy's identity (/info.xml) is read at setup, after every outage (a firmware upgrade
 # reboots the Envoy) and at least this often, so the device's firmware version follows.

@@ -166,7 +166,7 @@ class EnvoyLegacyCoordinator(DataUpdateCoordinator[EnvoyLegacyData]):
         envoy = self._keep_inverters_through_empty_lists(envoy)
         now = dt_util.now()
         production = self._guard(envoy, now)
-        self._update_silent_inverters(envoy.inverters)
+        self._update_silent_inverters(envoy.inverters, now)
         return EnvoyLegacyData(envoy=envoy, production=production)
 
     def _keep_inverters_through_empty_lists(self, envoy: EnvoyData) -> EnvoyData:
@@ -265,14 +265,13 @@ class EnvoyLegacyCoordinator(DataUpdateCoordinator[EnvoyLegacyData]):
         # No sunrise today while the sun is up: polar day.
         return sunrise is None or now - sunrise >= SILENT_INVERTER_AFTER
 
-    def _update_silent_inverters(self, inverters: dict[str, EnvoyInverter]) -> None:
+    def _update_silent_inverters(self, inverters: dict[str, EnvoyInverter], now: datetime) -> None:
         """Raise a repair issue for each inverter silent in daylight; clear it when it reports.
 
         An inverter is silent when its last report is older than SILENT_INVERTER_AFTER while
         another inverter of the site reported within that time and the sun has been up at
         least that long: nightfall, an Envoy outage or a whole-site shutdown flags nothing.
         """
-        now = dt_util.utcnow()
         cutoff = now - SILENT_INVERTER_AFTER
         judge = self._daylight_for_long_enough(now) and any(
             inverter.last_report_date >= cutoff for inverter in inverters.values()
