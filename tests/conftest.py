@@ -6,6 +6,7 @@ Every test talks real HTTP to an Envoy simulator on 127.0.0.1.
 from __future__ import annotations
 
 from collections.abc import AsyncGenerator, Generator
+from typing import Any
 from unittest.mock import AsyncMock, PropertyMock, patch
 
 import pytest
@@ -50,14 +51,36 @@ async def simulator(capture: str, socket_enabled: None) -> AsyncGenerator[EnvoyS
 
 
 @pytest.fixture
-def mock_config_entry(simulator: EnvoySimulator) -> MockConfigEntry:
+def rhythm() -> dict[str, Any] | None:
+    """Return what the entry's poll scheduler knows when it starts (None: nothing).
+
+    Most tests are about what the integration makes of each reading, not about when it
+    reads: their Envoy is taken as a metered one whose inverters report every minute, so
+    every poll of tests.helpers.poll reads both endpoints. tests/test_schedule.py and the
+    rhythm tests override this with None and let the scheduler learn a real rhythm.
+    """
+    return {"interval": 60.0, "metered": True}
+
+
+@pytest.fixture
+def mock_config_entry(
+    simulator: EnvoySimulator, rhythm: dict[str, Any] | None, hass_storage: dict[str, Any]
+) -> MockConfigEntry:
     """Return a config entry for the simulated Envoy."""
-    return MockConfigEntry(
+    entry = MockConfigEntry(
         domain=DOMAIN,
         title=f"Envoy {simulator.serial}",
         unique_id=simulator.serial,
         data={CONF_HOST: simulator.host, CONF_SERIAL: simulator.serial},
     )
+    if rhythm is not None:
+        hass_storage[f"{DOMAIN}.{entry.entry_id}.energy"] = {
+            "version": 1,
+            "minor_version": 1,
+            "key": f"{DOMAIN}.{entry.entry_id}.energy",
+            "data": {"rhythm": rhythm},
+        }
+    return entry
 
 
 @pytest.fixture

@@ -191,7 +191,7 @@ async def test_options(
 ) -> None:
     """Options show their defaults, are bounded, and saving them reloads the entry."""
     coordinator = init_integration.runtime_data
-    assert coordinator.update_interval.total_seconds() == 60
+    assert coordinator.scheduler.production_interval == 60
     result = await hass.config_entries.options.async_init(init_integration.entry_id)
     assert result["type"] is FlowResultType.FORM
     assert result["step_id"] == "init"
@@ -201,6 +201,7 @@ async def test_options(
             result["flow_id"], {CONF_SCAN_INTERVAL: 30, CONF_KEEP_ALIVE: True}
         )
 
+    simulator.requests.clear()
     result = await hass.config_entries.options.async_configure(
         result["flow_id"], {CONF_SCAN_INTERVAL: 300, CONF_KEEP_ALIVE: False}
     )
@@ -209,13 +210,10 @@ async def test_options(
     await hass.async_block_till_done()
     reloaded = init_integration.runtime_data
     assert reloaded is not coordinator
-    assert reloaded.update_interval.total_seconds() == 300
+    assert reloaded.scheduler.production_interval == 300
 
     # With keep-alive off, every request asks the Envoy to close the connection.
-    simulator.requests.clear()
-    await reloaded.async_refresh()
     assert simulator.count(PATH_PRODUCTION) == 1
-    assert simulator.requests
     assert not any(request.keep_alive for request in simulator.requests)
 
 

@@ -201,3 +201,28 @@ def test_state_survives_storage() -> None:
         result = restored.read(reading(100_000_000 - WRAP + 10), after=10 * MINUTE)
     assert result.rebased
     assert result.lifetime == 100_000_000 + 250 + 10  # the gap (5 min at 3 kW) and growth
+
+
+def test_carry_forward_starts_a_new_day_at_midnight() -> None:
+    """Between readings only 'today' moves: to zero at midnight.
+
+    A poll that read no production carries the last values forward; everything before
+    midnight belongs to the day that ended.
+    """
+    site = Site(now=datetime(2026, 6, 21, 23, 50, tzinfo=ZONE))
+    shown = site.read(reading(1_000_000, today=20_000))
+    assert shown.today == 20_000
+    same_day = site.guard.carry_forward(shown, datetime(2026, 6, 21, 23, 59, tzinfo=ZONE))
+    assert same_day == shown
+    next_day = site.guard.carry_forward(shown, datetime(2026, 6, 22, 0, 0, 1, tzinfo=ZONE))
+    assert next_day == GuardedProduction(**{**shown.__dict__, "today": 0})
+    later = site.read(reading(1_000_500, today=500), after=timedelta(hours=7))
+    assert (later.today, later.lifetime) == (500, 1_000_500)
+
+
+def test_carry_forward_without_any_good_reading() -> None:
+    """Nothing trustworthy yet: nothing to carry forward but what was shown."""
+    site = Site()
+    shown = site.read(reading(0, watts=0, today=0, week=0))
+    assert shown.lifetime is None
+    assert site.guard.carry_forward(shown, START + timedelta(days=1)) is shown

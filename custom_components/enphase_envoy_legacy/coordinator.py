@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -44,8 +44,10 @@ from .envoy_client import (
     EnvoyError,
     EnvoyInfo,
     EnvoyInverter,
+    EnvoyProduction,
     EnvoyUnsupportedFirmwareError,
 )
+from .schedule import RECHECK, PollScheduler, RhythmState
 
 type EnvoyLegacyConfigEntry = ConfigEntry[EnvoyLegacyCoordinator]
 
@@ -56,6 +58,8 @@ class EnvoyLegacyData:
 
     envoy: EnvoyData
     production: GuardedProduction
+    # The inverters whose entities have something new to show since the last poll.
+    changed_inverters: frozenset[str] = field(default_factory=frozenset)
 
     @property
     def inverters(self) -> dict[str, EnvoyInverter]:
@@ -71,6 +75,24 @@ def energy_store(hass: HomeAssistant, entry_id: str) -> Store[dict[str, Any]]:
 def is_retired(inverter: EnvoyInverter, now: datetime) -> bool:
     """Return True for an inverter listed but silent for RETIRED_INVERTER_AFTER or longer."""
     return now - inverter.last_report_date >= RETIRED_INVERTER_AFTER
+
+
+def _info_from_dict(data: object) -> EnvoyInfo | None:
+    """Return a stored identity, or None when there is none or it is malformed."""
+    if not isinstance(data, dict):
+        return None
+    serial, firmware = data.get("serial"), data.get("firmware")
+    part_number, web_tokens = data.get("part_number"), data.get("web_tokens")
+    if (
+        not isinstance(serial, str)
+        or not isinstance(firmware, str)
+        or not isinstance(part_number, str | None)
+        or not isinstance(web_tokens, bool)
+    ):
+        return None
+    return EnvoyInfo(
+        serial=serial, firmware=firmware, part_number=part_number, web_tokens=web_tokens
+    )
 
 
 def _translated[E: HomeAssistantError](kind: type[E], key: str, err: EnvoyError) -> E:
@@ -107,9 +129,8 @@ class EnvoyLegacyCoordinator(DataUpdateCoordinator[EnvoyLegacyData]):
             LOGGER,
             config_entry=entry,
             name=f"{DOMAIN} {entry.data[CONF_SERIAL]}",
-            update_interval=timedelta(
-                seconds=entry.options.get(CONF_SCAN_INTERVAL, DEFAULT_SCAN_INTERVAL)
-            ),
+            # Replaced after every poll by the time until the next one (see schedule.py).
+            update_interval=timedelta(seconds=RECHECK),
         )
         self.serial: str = entry.data[CONF_SERIAL]
         self.client = EnvoyClient(
@@ -123,6 +144,9 @@ class EnvoyLegacyCoordinator(DataUpdateCoordinator[EnvoyLegacyData]):
         self._auth_failures = 0
         self._store = energy_store(hass, entry.entry_id)
         self.guard = EnergyGuard()
+        self.scheduler = PollScheduler(entry.options.get(CONF_SCAN_INTERVAL, DEFAULT_SCAN_INTERVAL))
+        self.next_poll: datetime | None = None
+        self._retired: set[str] = set()
         # Issues outlive a reload of the entry: pick up the ones raised before it.
         prefix = silent_inverter_issue_id(self.serial, "")
         self._silent_inverters: set[str] = {
@@ -132,9 +156,21 @@ class EnvoyLegacyCoordinator(DataUpdateCoordinator[EnvoyLegacyData]):
         }
 
     async def _async_setup(self) -> None:
-        """Load the energy guard's memory and read the Envoy's identity before the first poll."""
-        if (stored := await self._store.async_load()) is not None:
-            self.guard = EnergyGuard(GuardState.from_dict(stored))
+        """Restore what earlier runs learned; read the Envoy's identity only on a first setup.
+
+        On a restart the stored identity serves until the daily re-read: the first poll's
+        Digest login proves the Envoy is still the one with this serial (its password is
+        derived from the serial), so setup costs only the two reads of a poll.
+        """
+        stored = await self._store.async_load() or {}
+        self.guard = EnergyGuard(GuardState.from_dict(stored))
+        self.scheduler.state = RhythmState.from_dict(stored.get("rhythm"))
+        self.client.restore_auth(stored.get("auth"))
+        info = _info_from_dict(stored.get("info"))
+        if info is not None and info.serial == self.serial and not info.uses_tokens:
+            self._register(info)
+            self._info_due = dt_util.utcnow() + INFO_REFRESH_INTERVAL
+            return
         try:
             await self._async_read_info()
         except EnvoyUnsupportedFirmwareError as err:
@@ -142,44 +178,128 @@ class EnvoyLegacyCoordinator(DataUpdateCoordinator[EnvoyLegacyData]):
         except EnvoyError as err:
             raise _translated(UpdateFailed, "communication_error", err) from err
 
+    def _stored(self) -> dict[str, Any]:
+        """Return what is kept across restarts."""
+        return {
+            **self.guard.state.as_dict(),
+            "rhythm": self.scheduler.state.as_dict(),
+            "auth": self.client.auth_state,
+            "info": asdict(self.info),
+        }
+
     async def async_save_energy(self) -> None:
-        """Write the energy guard's memory now (on unload; otherwise it is written lazily)."""
-        await self._store.async_save(self.guard.state.as_dict())
+        """Write what is kept across restarts now (on unload; otherwise it is written lazily)."""
+        await self._store.async_save(self._stored())
 
     async def _async_update_data(self) -> EnvoyLegacyData:
-        """Read production and inverters (and the identity when it is due), then guard them."""
+        """Read what the schedule says can have changed, then guard it.
+
+        A failed poll is retried after RECHECK seconds; a successful one sets the time of
+        the next (the schedule's, or local midnight for "energy today", whichever is first).
+        """
+        self.update_interval = timedelta(seconds=RECHECK)
+        now = dt_util.now()
+        timestamp = now.timestamp()
+        previous = self.data.envoy if self.data is not None else None
+        read_info = self._info_due is None or dt_util.utcnow() >= self._info_due
         try:
-            if self._info_due is None or dt_util.utcnow() >= self._info_due:
+            if read_info:
                 await self._async_read_info()
-            envoy = await self.client.update()
-        except EnvoyAuthenticationError as err:
-            self._info_due = None
-            self._auth_failures += 1
-            if self._auth_failures >= AUTH_FAILURES_BEFORE_REAUTH:
-                raise _translated(ConfigEntryAuthFailed, "invalid_auth", err) from err
-            raise _translated(UpdateFailed, "invalid_auth", err) from err
+            envoy, fresh_production = await self._async_read(previous, timestamp)
         except EnvoyError as err:
             # The Envoy may come back upgraded: read its identity again first.
             self._info_due = None
+            if not read_info:
+                await self._async_diagnose()
+            if isinstance(err, EnvoyAuthenticationError):
+                self._auth_failures += 1
+                if self._auth_failures >= AUTH_FAILURES_BEFORE_REAUTH:
+                    raise _translated(ConfigEntryAuthFailed, "invalid_auth", err) from err
+                raise _translated(UpdateFailed, "invalid_auth", err) from err
             raise _translated(UpdateFailed, "communication_error", err) from err
         self._auth_failures = 0
-        envoy = self._keep_inverters_through_empty_lists(envoy)
-        now = dt_util.now()
-        production = self._guard(envoy, now)
+        if fresh_production or self.data is None:
+            production = self._guard(envoy, now)
+        else:
+            production = self.guard.carry_forward(self.data.production, now)
         self._update_silent_inverters(envoy.inverters, now)
-        return EnvoyLegacyData(envoy=envoy, production=production)
+        changed = self._changed_inverters(previous, envoy, now)
+        self._schedule_next(now)
+        return EnvoyLegacyData(envoy=envoy, production=production, changed_inverters=changed)
 
-    def _keep_inverters_through_empty_lists(self, envoy: EnvoyData) -> EnvoyData:
+    async def _async_read(
+        self, previous: EnvoyData | None, timestamp: float
+    ) -> tuple[EnvoyData, bool]:
+        """Read the endpoints that are due; return the reading and whether production is new."""
+        fetch = self.scheduler.plan(timestamp)
+        inverters = previous.inverters if previous is not None else {}
+        production: EnvoyProduction | None = previous.production if previous else None
+        new_reports = False
+        if fetch.inverters or previous is None:
+            inverters = self._keep_inverters_through_empty_lists(await self.client.inverters())
+            new_reports = self.scheduler.inverters_seen(
+                timestamp,
+                {serial: item.last_report_date.timestamp() for serial, item in inverters.items()},
+            )
+        fresh = (
+            production is None
+            or fetch.production
+            or (new_reports and self.scheduler.production_follows_reports)
+        )
+        if fresh or production is None:
+            reading = await self.client.production()
+            self.scheduler.production_seen(timestamp, changed=reading != production)
+            production = reading
+        return EnvoyData(production=production, inverters=inverters), fresh
+
+    async def _async_diagnose(self) -> None:
+        """After a failed poll, read /info.xml: an Envoy on token firmware says so there."""
+        try:
+            await self._async_read_info()
+        except EnvoyUnsupportedFirmwareError as err:
+            kind = ConfigEntryError if self.data is None else UpdateFailed
+            raise _translated(kind, "unsupported_firmware", err) from err
+        except EnvoyError:
+            LOGGER.debug("Envoy %s: /info.xml unreadable too", self.serial)
+
+    def _schedule_next(self, now: datetime) -> None:
+        """Set the time until the next poll, and the lazy write of what was learned."""
+        midnight = dt_util.start_of_local_day(now) + timedelta(days=1)
+        next_poll = min(
+            dt_util.utc_from_timestamp(self.scheduler.next_poll(now.timestamp())), midnight
+        )
+        self.next_poll = next_poll
+        self.update_interval = max(next_poll - now, timedelta(seconds=1))
+        self._store.async_delay_save(self._stored, ENERGY_SAVE_DELAY)
+
+    def _changed_inverters(
+        self, previous: EnvoyData | None, envoy: EnvoyData, now: datetime
+    ) -> frozenset[str]:
+        """Return the inverters whose record, listing or retirement changed since the last poll."""
+        retired = {serial for serial, item in envoy.inverters.items() if is_retired(item, now)}
+        before = previous.inverters if previous is not None else {}
+        changed = {
+            serial
+            for serial in envoy.inverters.keys() | before.keys()
+            if envoy.inverters.get(serial) != before.get(serial)
+        }
+        changed |= retired ^ self._retired
+        self._retired = retired
+        return frozenset(changed)
+
+    def _keep_inverters_through_empty_lists(
+        self, inverters: dict[str, EnvoyInverter]
+    ) -> dict[str, EnvoyInverter]:
         """Keep the last inverter records when the Envoy lists none at all.
 
         Some firmware answers an empty list at night every few hours; an inverter that is
         really gone disappears from a list that still holds the others.
         """
         previous = self.data.inverters if self.data is not None else {}
-        if envoy.inverters or not previous:
-            return envoy
+        if inverters or not previous:
+            return inverters
         LOGGER.debug("Envoy %s listed no inverters; keeping the last records", self.serial)
-        return EnvoyData(production=envoy.production, inverters=previous)
+        return previous
 
     def _guard(self, envoy: EnvoyData, now: datetime) -> GuardedProduction:
         """Judge the reading with the energy guard, log what it held back, and remember."""
@@ -212,7 +332,6 @@ class EnvoyLegacyCoordinator(DataUpdateCoordinator[EnvoyLegacyData]):
                 raw.watt_hours_lifetime,
                 production.lifetime,
             )
-        self._store.async_delay_save(self.guard.state.as_dict, ENERGY_SAVE_DELAY)
         return production
 
     async def _async_read_info(self) -> None:
@@ -241,8 +360,12 @@ class EnvoyLegacyCoordinator(DataUpdateCoordinator[EnvoyLegacyData]):
                     "expected": self.serial,
                 },
             )
-        self.info = info
         self._info_due = dt_util.utcnow() + INFO_REFRESH_INTERVAL
+        self._register(info)
+
+    def _register(self, info: EnvoyInfo) -> None:
+        """Keep the Envoy's identity and its device up to date."""
+        self.info = info
         prefix = (info.part_number or "")[:9]
         device = dr.async_get(self.hass).async_get_or_create(
             config_entry_id=self.config_entry.entry_id,

@@ -30,7 +30,7 @@ counter cannot show as a spike either. This module has no Home Assistant imports
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from datetime import datetime
 from typing import Any, Final
 
@@ -158,6 +158,20 @@ class EnergyGuard:
             suspect=not accepted,
             rebased=rebased,
         )
+
+    def carry_forward(self, shown: GuardedProduction, now: datetime) -> GuardedProduction:
+        """Return the last values shown, at a moment with no new reading (``now``, local).
+
+        Only "energy today" can change: at local midnight it starts again from zero. Nothing
+        arrived since the last reading, so all of the lifetime belongs to the days before.
+        """
+        state = self.state
+        if state.lifetime is None:
+            return shown
+        day = now.date().isoformat()
+        if state.day != day or state.day_start is None:
+            state.day, state.day_start = day, state.lifetime
+        return replace(shown, today=state.lifetime - state.day_start)
 
     def _rebooting(self, production: EnvoyProduction, timestamp: float) -> bool:
         """Return True for the zeros an Envoy reports while it reboots, lifetime aside.

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from homeassistant.core import callback
 from homeassistant.helpers.device_registry import DeviceInfo
 from homeassistant.helpers.entity import EntityDescription
 from homeassistant.helpers.update_coordinator import CoordinatorEntity
@@ -38,6 +39,7 @@ class EnvoyLegacyInverterEntity(CoordinatorEntity[EnvoyLegacyCoordinator]):
         super().__init__(coordinator)
         self.entity_description = description
         self.inverter_serial = inverter_serial
+        self._saw_success = True
         self._attr_unique_id = f"{inverter_serial}_{description.key}"
         self._attr_device_info = DeviceInfo(
             identifiers={(DOMAIN, inverter_serial)},
@@ -52,3 +54,20 @@ class EnvoyLegacyInverterEntity(CoordinatorEntity[EnvoyLegacyCoordinator]):
     def available(self) -> bool:
         """Return True while the Envoy answers and still lists this inverter."""
         return super().available and self.inverter_serial in self.coordinator.data.inverters
+
+    @callback
+    def _handle_coordinator_update(self) -> None:
+        """Write the state only when this inverter has news, or the Envoy's health changed.
+
+        A poll that brings one inverter's report leaves the other inverters' entities alone:
+        with hundreds of inverters, a poll costs time in proportion to what changed.
+        """
+        success = self.coordinator.last_update_success
+        if (
+            success
+            and self._saw_success
+            and self.inverter_serial not in self.coordinator.data.changed_inverters
+        ):
+            return
+        self._saw_success = success
+        super()._handle_coordinator_update()

@@ -160,6 +160,16 @@ class EnvoyProductionSensor(EnvoyLegacyEntity, SensorEntity):
     """A site total, as the energy guard lets it through."""
 
     entity_description: EnvoyProductionSensorDescription
+    _shown: tuple[bool, int | None] | None = None
+
+    @callback
+    def _handle_coordinator_update(self) -> None:
+        """Write the state only when the value or the availability changed."""
+        shown = (self.available, self.native_value)
+        if shown == self._shown:
+            return
+        self._shown = shown
+        super()._handle_coordinator_update()
 
     @property
     def available(self) -> bool:

@@ -4,23 +4,34 @@ It answers ``/info.xml``, ``/info``, ``/api/v1/production``, ``/api/v1/productio
 and ``/production.json`` from a capture folder (see ``tests/fixtures/captures``), protects the
 inverters endpoint with real HTTP Digest auth (realm ``enphaseenergy.com``, qop ``auth``) and
 lets a test change the values it serves and inject faults per path.
+
+Without a ``Rhythm`` the values are static: a test changes ``production`` and ``inverters``
+itself. With one (see ``rhythm.py``) the simulator is an Envoy on a clock: its microinverters
+report in bursts, production follows, and every request to the production and inverters
+endpoints first lets the reports due by ``clock()`` happen. ``requests`` records every request
+with its arrival time and an estimate of the bytes in and out.
 """
 
 from __future__ import annotations
 
 import asyncio
+import builtins
 import copy
 import hashlib
 import json
 import re
 import secrets
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Self
 
 from aiohttp import web
+from aiohttp.http import SERVER_SOFTWARE
 from envoy_utils.envoy_utils import EnvoyUtils
+
+from .rhythm import Power, Rhythm, Site, bursts, clone_inverters, solar_day
 
 CAPTURES = Path(__file__).resolve().parent.parent / "fixtures" / "captures"
 REALM = "enphaseenergy.com"
@@ -28,10 +39,37 @@ REALM = "enphaseenergy.com"
 PATH_INFO = "/info.xml"
 PATH_PRODUCTION = "/api/v1/production"
 PATH_INVERTERS = "/api/v1/production/inverters"
+PATH_PRODUCTION_JSON = "/production.json"
+# The paths whose answer moves with a rhythm: a request to one first advances the Envoy.
+RHYTHM_PATHS = frozenset({PATH_PRODUCTION, PATH_INVERTERS, PATH_PRODUCTION_JSON})
+
+__all__ = [
+    "CAPTURES",
+    "PATH_INFO",
+    "PATH_INVERTERS",
+    "PATH_PRODUCTION",
+    "PATH_PRODUCTION_JSON",
+    "REALM",
+    "EnvoySimulator",
+    "Fault",
+    "Request",
+    "Rhythm",
+    "bursts",
+    "solar_day",
+]
 
 # Response headers that aiohttp computes itself and must not be copied from a capture.
 _COMPUTED_HEADERS = {"content-length", "transfer-encoding", "connection", "content-type"}
 _AUTH_PARAM = re.compile(r'(\w+)=(?:"([^"]*)"|([^,\s]*))')
+# When a request arrived (clock()), kept on the request for the log.
+_ARRIVAL = web.RequestKey("envoy_simulator_arrival", float)
+# "Date: Tue, 12 Sep 2023 21:55:24 GMT" carries a value of this length.
+_DATE_LENGTH = 29
+
+
+def _wall_clock() -> float:
+    """Return time.time(), looked up at each call (so that freezegun's patch applies)."""
+    return time.time()
 
 
 @dataclass
@@ -61,6 +99,12 @@ class Request:
     status: int
     authorization: bool
     keep_alive: bool = True
+    # clock() when the request arrived.
+    at: float = 0.0
+    # Request line and headers received; status line, headers and body sent (an estimate
+    # from the request and response objects, the same for every request).
+    bytes_in: int = 0
+    bytes_out: int = 0
 
 
 @dataclass
@@ -88,8 +132,21 @@ def _md5(text: str) -> str:
 class EnvoySimulator:
     """An Envoy served on 127.0.0.1 from a capture folder."""
 
-    def __init__(self, capture: str | Path = "D5.0.62") -> None:
-        """Load a capture (a folder name below tests/fixtures/captures, or a path)."""
+    def __init__(
+        self,
+        capture: str | Path = "D5.0.62",
+        *,
+        rhythm: Rhythm | None = None,
+        inverters: int | None = None,
+        clock: Callable[[], float] | None = None,
+    ) -> None:
+        """Load a capture (a folder name below tests/fixtures/captures, or a path).
+
+        ``rhythm``: let the inverters report along it (None: static values a test changes).
+        ``inverters``: serve that many inverter records (copies of the capture's with new
+        serials). ``clock``: epoch seconds now (default ``time.time``, read at each call).
+        """
+        self.clock: Callable[[], float] = clock or _wall_clock
         folder = Path(capture)
         if not folder.is_dir():
             folder = CAPTURES / str(capture)
@@ -110,9 +167,12 @@ class EnvoySimulator:
         # The values a test can change: the JSON of the two API endpoints, when captured as 200.
         self.production: dict[str, Any] = self._json(PATH_PRODUCTION)
         self.inverters: list[dict[str, Any]] = self._json(PATH_INVERTERS)
+        if inverters is not None:
+            self.inverters = clone_inverters(self.inverters, inverters)
+        now = self.clock()
         # Replay the capture as if it was taken now: each report keeps its age.
         if (taken := re.search(rb"<time>\s*(\d+)\s*</time>", self.info.body)) is not None:
-            shift = int(time.time()) - int(taken.group(1))
+            shift = int(now) - int(taken.group(1))
             for inverter in self.inverters:
                 inverter["lastReportDate"] += shift
         match = re.search(rb"<sn>\s*([^<\s]+)\s*</sn>", self.info.body)
@@ -136,6 +196,77 @@ class EnvoySimulator:
         self.nonce = secrets.token_hex(16)
         self._runner: web.AppRunner | None = None
         self.port = 0
+        self.rhythm = rhythm
+        self._site: Site | None = None
+        self._production_extra: dict[str, Any] | None = None
+        self._no_reports: list[tuple[float, str]] = []
+        self._no_changes: list[float] = []
+        if rhythm is not None:
+            self._start_rhythm(rhythm, now)
+
+    def _start_rhythm(self, rhythm: Rhythm, now: float) -> None:
+        """Place the capture on the rhythm at now; make /production.json and /info.xml fit."""
+        self._site = Site(rhythm, self.inverters, self.production, now)
+        captured = self._answers.get(PATH_PRODUCTION_JSON)
+        extra: Any = None
+        if captured is not None and captured.status == 200:
+            try:
+                extra = json.loads(captured.body)
+            except ValueError:
+                extra = None  # this firmware answers HTML there: keep it
+        if isinstance(extra, dict) and "production" in extra:
+            self._production_extra = {
+                key: value for key, value in extra.items() if key != "production"
+            }
+        elif rhythm.metered:
+            # A metered Envoy has it, whatever this capture's firmware answered there.
+            self._production_extra = {}
+            self._answers[PATH_PRODUCTION_JSON] = _Answer(
+                200, {"content-type": "application/json"}, b""
+            )
+        if rhythm.metered:
+            body = self.info.body
+            if re.search(rb"<imeter>", body):
+                body = re.sub(rb"<imeter>[^<]*</imeter>", b"<imeter>true</imeter>", body)
+            else:
+                body = body.replace(b"</device>", b"  <imeter>true</imeter>\n  </device>", 1)
+            self.info.body = body
+
+    @property
+    def power(self) -> Power | None:
+        """Return the site's power (W at epoch seconds) the rhythm follows (None: no rhythm)."""
+        return None if self._site is None else self._site.power
+
+    @property
+    def report_log(self) -> list[tuple[float, str]]:
+        """Return (report time, inverter serial) of every report that happened, in order."""
+        return self._no_reports if self._site is None else self._site.report_log
+
+    @property
+    def production_changes(self) -> list[float]:
+        """Return the times the production answer changed (non-metered: the report times).
+
+        A metered Envoy's production moves every second: this stays empty, see
+        ``production_moves_continuously``.
+        """
+        return self._no_changes if self._site is None else self._site.production_changes
+
+    @property
+    def production_moves_continuously(self) -> bool:
+        """Return whether production moves every second (a metered Envoy with a rhythm)."""
+        return self.rhythm is not None and self.rhythm.metered
+
+    def advance(self, now: float | None = None) -> None:
+        """Let every report due by now (default clock()) happen; requests do this themselves."""
+        if self._site is not None:
+            self._site.advance(self.clock() if now is None else now)
+
+    def bytes(self) -> tuple[int, int]:
+        """Return the bytes received and sent over every request so far."""
+        return (
+            sum(request.bytes_in for request in self.requests),
+            sum(request.bytes_out for request in self.requests),
+        )
 
     def _json(self, path: str) -> Any:
         answer = self._answers[path]
@@ -249,13 +380,30 @@ class EnvoySimulator:
         return secrets.compare_digest(expected, params.get("response", ""))
 
     def _respond(self, request: web.Request, status: int, response: web.Response) -> web.Response:
-        self.requests.append(
-            Request(request.path, status, "Authorization" in request.headers, request.keep_alive)
-        )
+        self._log(request, status, _bytes_out(response), keep_alive=request.keep_alive)
         return response
 
+    def _log(
+        self, request: web.Request, status: int, bytes_out: int, *, keep_alive: bool = True
+    ) -> None:
+        """Record a request (status 0: the connection was dropped)."""
+        self.requests.append(
+            Request(
+                request.path,
+                status,
+                "Authorization" in request.headers,
+                keep_alive,
+                at=request.get(_ARRIVAL, 0.0),
+                bytes_in=_bytes_in(request),
+                bytes_out=bytes_out,
+            )
+        )
+
     async def _handle(self, request: web.Request) -> web.StreamResponse:
+        now = request[_ARRIVAL] = self.clock()
         path = PATH_INFO if request.path == "/info" else request.path
+        if self._site is not None and path in RHYTHM_PATHS:
+            self._site.advance(now)
         if (fault := self._fault_for(path)) is not None and (
             faulted := await self._apply(request, fault)
         ) is not None:
@@ -273,7 +421,7 @@ class EnvoySimulator:
         transport = request.transport
         if self.reset_after_challenge and any(known is transport for known in self._challenged):
             self._challenged = [known for known in self._challenged if known is not transport]
-            self.requests.append(Request(request.path, 0, "Authorization" in request.headers))
+            self._log(request, 0, 0)
             assert transport is not None
             transport.abort()
             raise asyncio.CancelledError
@@ -281,12 +429,22 @@ class EnvoySimulator:
             if self.reset_after_challenge:
                 self._challenged.append(transport)
             return self._respond(request, 401, self._challenge())
-        body = answer.body
+        return self._answer(request, answer, self._body(path, answer, now))
+
+    def _body(self, path: str, answer: _Answer, now: float) -> builtins.bytes:
+        """Return the body of a normal 200 answer at time now."""
+        site = self._site
         if path == PATH_PRODUCTION:
-            body = json.dumps(self.production).encode()
-        elif path == PATH_INVERTERS:
-            body = json.dumps(self.inverters).encode()
-        return self._answer(request, answer, body)
+            if site is not None:
+                return (json.dumps(site.production_answer(now), indent=2) + "\n").encode()
+            return json.dumps(self.production).encode()
+        if path == PATH_INVERTERS:
+            if site is not None:
+                return site.inverters_body(self.inverters)
+            return json.dumps(self.inverters).encode()
+        if path == PATH_PRODUCTION_JSON and site is not None and self._production_extra is not None:
+            return json.dumps(site.production_json(now, self._production_extra)).encode()
+        return answer.body
 
     async def _apply(self, request: web.Request, fault: Fault) -> web.StreamResponse | None:
         """Carry out a fault; None when it only delayed the normal answer."""
@@ -295,7 +453,7 @@ class EnvoySimulator:
         if fault.delay:
             await asyncio.sleep(fault.delay)
         if fault.drop:
-            self.requests.append(Request(request.path, 0, "Authorization" in request.headers))
+            self._log(request, 0, 0)
             assert request.transport is not None
             request.transport.abort()
             raise asyncio.CancelledError
@@ -331,13 +489,13 @@ class EnvoySimulator:
         response.content_length = len(body)
         await response.prepare(request)
         await response.write(body[: fault.cut_at])
-        self.requests.append(Request(request.path, 200, "Authorization" in request.headers))
+        self._log(request, 200, _headers_size(response, None) + len(body[: fault.cut_at]))
         await asyncio.sleep(fault.delay)
         assert request.transport is not None
         request.transport.abort()
         raise asyncio.CancelledError
 
-    def _answer(self, request: web.Request, answer: _Answer, body: bytes) -> web.Response:
+    def _answer(self, request: web.Request, answer: _Answer, body: builtins.bytes) -> web.Response:
         headers = {
             key: value
             for key, value in answer.headers.items()
@@ -354,3 +512,34 @@ class EnvoySimulator:
         if answer.headers.get("connection") == "close":
             response.force_close()
         return self._respond(request, answer.status, response)
+
+
+def _bytes_in(request: web.Request) -> int:
+    """Return the size of a request's line, headers and body as it came in."""
+    version = request.version
+    line = f"{request.method} {request.raw_path} HTTP/{version.major}.{version.minor}"
+    headers = sum(len(name) + 2 + len(value) + 2 for name, value in request.raw_headers)
+    return len(line) + 2 + headers + 2 + (request.content_length or 0)
+
+
+def _headers_size(response: web.StreamResponse, content_length: int | None) -> int:
+    """Return the size of a response's status line and headers.
+
+    aiohttp adds Date, Server and Content-Length when it sends them: count them as it will.
+    """
+    headers = {name.lower(): value for name, value in response.headers.items()}
+    headers.setdefault("date", "x" * _DATE_LENGTH)
+    headers.setdefault("server", SERVER_SOFTWARE)
+    if content_length is not None and not response.chunked:
+        headers.setdefault("content-length", str(content_length))
+    if response.keep_alive is False:
+        headers.setdefault("connection", "close")
+    line = f"HTTP/1.1 {response.status} {response.reason}"
+    return len(line) + 2 + sum(len(k) + 2 + len(v) + 2 for k, v in headers.items()) + 2
+
+
+def _bytes_out(response: web.Response) -> int:
+    """Return the size of a response's status line, headers and body."""
+    body = response.body
+    size = len(body) if isinstance(body, bytes | bytearray) else (response.content_length or 0)
+    return _headers_size(response, size) + size

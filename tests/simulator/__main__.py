@@ -1,7 +1,9 @@
 """Run the Envoy simulator on its own: ``python -m tests.simulator --port 8080``.
 
-Point Home Assistant at the printed host and serial. With ``--report-interval`` the
-simulated microinverters report again every N seconds and production moves with them.
+Point Home Assistant at the printed host and serial. With ``--report-interval`` the simulated
+microinverters report on the real clock, in a burst every N seconds spread over the capture's
+minute, along a clear solar day in US/Pacific (nothing at night): production moves with the
+reports, or every second with ``--metered``. ``--power`` makes the sun shine all day and night.
 """
 
 from __future__ import annotations
@@ -9,45 +11,40 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
-import math
-import time
 
 from . import CAPTURES, EnvoySimulator
+from .rhythm import Rhythm
 
 
-def _report(simulator: EnvoySimulator, now: float, interval: float) -> None:
-    """Let every inverter report; production follows a gentle wave around the captured power."""
-    factor = 1.0 + 0.2 * math.sin(now / 600.0)
-    total = 0
-    for inverter in simulator.inverters:
-        watts = max(0, round(inverter["maxReportWatts"] * 0.7 * factor))
-        inverter["lastReportWatts"] = watts
-        inverter["lastReportDate"] = int(now)
-        total += watts
-    energy = round(total * interval / 3600.0)
-    production = simulator.production
-    if production:
-        production["wattsNow"] = total
-        production["wattHoursToday"] += energy
-        production["wattHoursSevenDays"] += energy
-        production["wattHoursLifetime"] += energy
+def _rhythm(args: argparse.Namespace) -> Rhythm | None:
+    """Return the rhythm the command line asks for (None: serve the capture unchanged)."""
+    if args.report_interval <= 0 and not args.metered and args.power is None:
+        return None
+    power = args.power
+    return Rhythm(
+        interval=args.report_interval if args.report_interval > 0 else 300.0,
+        metered=args.metered,
+        power=None if power is None else lambda _t: power,
+    )
 
 
 async def _main(args: argparse.Namespace) -> None:
-    simulator = EnvoySimulator(args.capture)
+    rhythm = _rhythm(args)
+    simulator = EnvoySimulator(args.capture, rhythm=rhythm, inverters=args.inverters)
     await simulator.start(args.host, args.port)
+    if rhythm is None:
+        moving = "static values"
+    else:
+        kind = "metered" if rhythm.metered else "not metered"
+        moving = f"reports every {rhythm.interval:g} s, {kind}"
     print(  # noqa: T201 - a command-line tool
-        f"Envoy simulator ({simulator.folder.name}) on http://{args.host}:{simulator.port}\n"
+        f"Envoy simulator ({simulator.folder.name}, {len(simulator.inverters)} inverters, "
+        f"{moving}) on http://{args.host}:{simulator.port}\n"
         f"  host: {args.host}:{simulator.port}\n  serial: {simulator.serial}",
         flush=True,
     )
     try:
-        while True:
-            if args.report_interval > 0:
-                _report(simulator, time.time(), args.report_interval)
-                await asyncio.sleep(args.report_interval)
-            else:
-                await asyncio.sleep(3600)
+        await asyncio.Event().wait()
     finally:
         await simulator.stop()
 
@@ -65,7 +62,21 @@ def main() -> None:
         "--report-interval",
         type=float,
         default=0,
-        help="seconds between simulated inverter reports (0: serve the capture unchanged)",
+        help="seconds between bursts of inverter reports (0: serve the capture unchanged)",
+    )
+    parser.add_argument(
+        "--metered",
+        action="store_true",
+        help="a production CT meter: production moves every second (default interval 300 s)",
+    )
+    parser.add_argument(
+        "--inverters", type=int, default=None, help="serve N inverters (copies of the capture's)"
+    )
+    parser.add_argument(
+        "--power",
+        type=float,
+        default=None,
+        help="constant site power in W instead of a solar day (reports at night too)",
     )
     with contextlib.suppress(KeyboardInterrupt):
         asyncio.run(_main(parser.parse_args()))

@@ -1,6 +1,8 @@
 """Client for the local API of Enphase Envoys on legacy (pre-7) firmware.
 
-Free of Home Assistant imports, so that it can be published as a library on its own.
+Free of Home Assistant imports, so that it can be published as a library on its own. It
+speaks HTTP Digest itself (``digest``), so that the Envoy's challenge can be saved and restored
+across restarts (``EnvoyClient.auth_state`` and ``EnvoyClient.restore_auth``).
 """
 
 from .client import (
@@ -10,6 +12,7 @@ from .client import (
     base_url,
     installer_password,
 )
+from .digest import DigestChallenge, parse_challenge
 from .exceptions import (
     EnvoyAuthenticationError,
     EnvoyBadDataError,
@@ -24,6 +27,7 @@ from .models import EnvoyData, EnvoyInfo, EnvoyInverter, EnvoyProduction
 __all__ = [
     "DEFAULT_TIMEOUT",
     "MAX_BODY_BYTES",
+    "DigestChallenge",
     "EnvoyAuthenticationError",
     "EnvoyBadDataError",
     "EnvoyClient",
@@ -38,4 +42,5 @@ __all__ = [
     "EnvoyUnsupportedFirmwareError",
     "base_url",
     "installer_password",
+    "parse_challenge",
 ]

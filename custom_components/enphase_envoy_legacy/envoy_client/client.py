@@ -1,4 +1,10 @@
-"""Async client for the local API of Enphase Envoys on legacy (pre-7) firmware."""
+"""Async client for the local API of Enphase Envoys on legacy (pre-7) firmware.
+
+Reads ``/info.xml``, ``/api/v1/production`` and ``/api/v1/production/inverters`` with one
+request each: the client answers the Envoy's HTTP Digest challenge itself (``digest.py``) and
+sends the ``Authorization`` header preemptively once it knows the challenge, also after a
+restart when the caller restores the state it saved (``auth_state`` / ``restore_auth``).
+"""
 
 from __future__ import annotations
 
@@ -9,7 +15,9 @@ import json
 import logging
 import math
 import re
+import time
 import xml.etree.ElementTree as ET
+from collections.abc import Mapping
 from datetime import UTC, datetime
 from http import HTTPStatus
 from typing import Final, NamedTuple
@@ -18,6 +26,7 @@ import aiohttp
 from aiohttp import hdrs
 from yarl import URL
 
+from .digest import NC_MAX, DigestChallenge, parse_challenge
 from .exceptions import (
     EnvoyAuthenticationError,
     EnvoyBadDataError,
@@ -251,6 +260,11 @@ class _Reply(NamedTuple):
     challenge: str
 
 
+# After a restore the nonce count starts from the current Unix time (see restore_auth), capped
+# so that about 268 million requests still fit in the eight hex digits of ``nc``.
+_NC_FLOOR_MAX: Final = 0xF0000000
+
+
 class EnvoyClient:
     """Reads an Envoy on legacy firmware over its local HTTP API.
 
@@ -259,6 +273,14 @@ class EnvoyClient:
     (password derived from the serial), and keeps using whichever the Envoy accepted. Once
     the Envoy's challenge is known, the ``Authorization`` header is sent with the first
     request, so each read is a single round trip.
+
+    The accepted user and challenge can be kept across restarts: save :attr:`auth_state`
+    and hand it to :meth:`restore_auth` of the next client, whose first request is then
+    preemptive too. When the Envoy has since forgotten that nonce (it restarted, or the
+    nonce expired) it answers 401 with a new challenge, which the same user answers once
+    more: one extra round trip, no change of user. Only a 401 to an answer computed from
+    the Envoy's current challenge means the user is refused; the client then tries the
+    other user.
     """
 
     def __init__(
@@ -283,7 +305,14 @@ class EnvoyClient:
             ("envoy", serial[-6:]),
             ("installer", installer_password(serial)),
         ]
-        self._auth: aiohttp.DigestAuthMiddleware | None = None
+        # The Envoy's latest Digest challenge and the last nonce count sent with its nonce.
+        self._challenge: DigestChallenge | None = None
+        self._nc = 0
+        # Whether the first user answered the challenge with success (or was restored).
+        self._accepted = False
+        # The paths that answered 401 with a challenge: only a 200 from one of those proves
+        # that the Envoy accepted the user (the production endpoint is open on most firmware).
+        self._protected: set[str] = set()
 
     @property
     def url(self) -> str:
@@ -294,6 +323,46 @@ class EnvoyClient:
     def user(self) -> str:
         """Return the user the Envoy accepts (the first one to try, until one is proven)."""
         return self._credentials[0][0]
+
+    @property
+    def auth_state(self) -> dict[str, str] | None:
+        """Return the accepted user and the Envoy's challenge, for :meth:`restore_auth`.
+
+        JSON-safe: the key ``user`` and the challenge's ``realm``, ``nonce``, ``algorithm``,
+        and ``qop`` and ``opaque`` when the Envoy sent them. None until the Envoy accepted an
+        answer to a challenge (or a state was restored), and again after it refused the user.
+        The value changes only when the user or the challenge does, never per request.
+        """
+        if not self._accepted or self._challenge is None:
+            return None
+        return {"user": self.user, **self._challenge.as_dict()}
+
+    def restore_auth(self, state: Mapping[str, object] | None) -> None:
+        """Start from a saved :attr:`auth_state`: the next protected request is preemptive.
+
+        Anything malformed, or a user this client does not know, is ignored silently (the
+        client then starts with a challenge, as without a state).
+
+        The nonce count continues from the current Unix time in seconds, not from 1: a
+        server that checks ``nc`` against replays only accepts counts above those it already
+        saw with the nonce, and the saved state does not know how many requests the previous
+        process sent after it was saved. A process that got the nonce afresh counted from 1;
+        one that started from a restored state counted from the time of its start; either
+        stays below the new start as long as it sent less than one request per second on
+        average, which any poller of an Envoy does by far.
+        """
+        if not isinstance(state, Mapping):
+            return
+        user = state.get("user")
+        challenge = DigestChallenge.from_dict(state)
+        known = [login for login, _ in self._credentials]
+        if challenge is None or not isinstance(user, str) or user not in known:
+            return
+        index = known.index(user)
+        self._credentials.insert(0, self._credentials.pop(index))
+        self._challenge = challenge
+        self._nc = min(int(time.time()), _NC_FLOOR_MAX)
+        self._accepted = True
 
     async def info(self) -> EnvoyInfo:
         """Read ``/info.xml``; raise EnvoyUnsupportedFirmwareError on token firmware."""
@@ -319,14 +388,40 @@ class EnvoyClient:
         inverters = await self.inverters()
         return EnvoyData(production=production, inverters=inverters)
 
+    def _authorization(self, uri: str) -> str | None:
+        """Return the Authorization header for a GET of uri, None while no challenge is known."""
+        if self._challenge is None:
+            return None
+        login, password = self._credentials[0]
+        self._nc = min(self._nc + 1, NC_MAX)
+        return self._challenge.authorization(
+            username=login, password=password, method="GET", uri=uri, nc=self._nc
+        )
+
+    def _use_challenge(self, challenge: DigestChallenge) -> None:
+        """Answer this challenge from now on; a new nonce counts its requests from 1."""
+        if self._challenge is None or challenge.nonce != self._challenge.nonce:
+            self._nc = 0
+        self._challenge = challenge
+
     async def _get_api(self, path: str) -> bytes:
-        """GET an API path, authenticating with the first user the Envoy accepts."""
-        for _ in range(len(self._credentials)):
-            if self._auth is None:
-                login, password = self._credentials[0]
-                self._auth = aiohttp.DigestAuthMiddleware(login, password)
-            reply = await self._get(path, self._auth)
+        """GET an API path, authenticating with the first user the Envoy accepts.
+
+        Each user gets at most two requests: the first (preemptive when a challenge is
+        known), and one more when the Envoy answered it with a challenge the request did not
+        answer yet (no Authorization sent, an older nonce, or ``stale=true``). A 401 to an
+        answer to the Envoy's current challenge refuses the user.
+        """
+        uri = self._base.with_path(path).raw_path_qs
+        attempts = 0
+        refused = 0
+        while True:
+            answered = self._challenge
+            reply = await self._get(path, self._authorization(uri))
+            attempts += 1
             if reply.status == HTTPStatus.OK:
+                if answered is not None and path in self._protected:
+                    self._accepted = True
                 return reply.body
             if reply.status == HTTPStatus.NOT_FOUND:
                 raise EnvoyUnsupportedFirmwareError(
@@ -334,27 +429,42 @@ class EnvoyClient:
                 )
             if reply.status != HTTPStatus.UNAUTHORIZED:
                 raise EnvoyConnectionError(f"{path} answered HTTP {reply.status}")
-            if not reply.challenge.lower().startswith("digest "):
+            if (challenge := parse_challenge(reply.challenge)) is None:
                 # No user can answer a challenge that is not there (seen on R3.9.36).
+                if reply.challenge.lower().startswith("digest"):
+                    raise EnvoyAuthenticationError(
+                        f"{path} answered 401 with a Digest challenge this client cannot "
+                        f"answer (www-authenticate: {reply.challenge!r})"
+                    )
                 raise EnvoyAuthenticationError(
                     f"{path} answered 401 without a Digest challenge "
                     f"(www-authenticate: {reply.challenge!r})"
                 )
-            _LOGGER.debug("%s refused user %s", path, self._credentials[0][0])
-            # Move the refused user to the back and start over with a fresh challenge.
+            self._protected.add(path)
+            renewed = answered is None or challenge.stale or challenge.nonce != answered.nonce
+            self._use_challenge(challenge)
+            if renewed and attempts == 1:
+                continue
+            _LOGGER.debug("%s refused user %s", path, self.user)
+            self._accepted = False
+            # Move the refused user to the back; the next one answers the same challenge.
             self._credentials.append(self._credentials.pop(0))
-            self._auth = None
-        users = " or ".join(login for login, _ in self._credentials)
-        raise EnvoyAuthenticationError(f"the Envoy refused user {users} on {path}")
+            refused += 1
+            if refused == len(self._credentials):
+                users = " or ".join(login for login, _ in self._credentials)
+                raise EnvoyAuthenticationError(f"the Envoy refused user {users} on {path}")
+            attempts = 0
 
-    async def _get(self, path: str, auth: aiohttp.DigestAuthMiddleware | None) -> _Reply:
+    async def _get(self, path: str, authorization: str | None) -> _Reply:
         """GET a path; return the status, the body for 200 (capped in size), the challenge."""
         url = self._base.with_path(path)
+        headers = self._headers
+        if authorization is not None:
+            headers = {**headers, hdrs.AUTHORIZATION: authorization}
         try:
             async with self._session.get(
                 url,
-                headers=self._headers,
-                middlewares=(auth,) if auth is not None else (),
+                headers=headers,
                 timeout=self._timeout,
                 allow_redirects=False,
             ) as response:

@@ -1,0 +1,298 @@
+"""Envoy-friendly polling through Home Assistant, against the simulator's report rhythm.
+
+The simulated Envoy's inverters report in bursts (the D5.0.62 capture's 59 s spread) every
+300 s along a solar day; the integration learns that and reads just after each burst. These
+tests check the requests it makes and how stale its data gets, measured from the
+simulator's own log of reports and requests.
+"""
+
+from __future__ import annotations
+
+import bisect
+import itertools
+from collections.abc import AsyncGenerator
+from datetime import timedelta
+from typing import Any
+
+import pytest
+from freezegun.api import FrozenDateTimeFactory
+from homeassistant.config_entries import ConfigEntryState
+from homeassistant.const import EVENT_STATE_CHANGED, EVENT_STATE_REPORTED
+from homeassistant.core import Event, HomeAssistant, callback
+from homeassistant.helpers import issue_registry as ir
+from pytest_homeassistant_custom_component.common import MockConfigEntry, async_fire_time_changed
+
+from custom_components.enphase_envoy_legacy.const import DOMAIN
+from custom_components.enphase_envoy_legacy.coordinator import EnvoyLegacyCoordinator
+from custom_components.enphase_envoy_legacy.schedule import EARLY, SETTLE
+from tests.helpers import NOON, poll, state
+from tests.simulator import PATH_INFO, PATH_INVERTERS, PATH_PRODUCTION, EnvoySimulator
+from tests.simulator.rhythm import Rhythm
+
+HOUR = 3600.0
+SPREAD = 59  # the D5.0.62 capture's burst
+SERIAL = "121621012167"
+POWER = f"sensor.envoy_{SERIAL}_current_power"
+LIFETIME = f"sensor.envoy_{SERIAL}_lifetime_energy"
+
+
+async def follow(
+    hass: HomeAssistant,
+    freezer: FrozenDateTimeFactory,
+    coordinator: EnvoyLegacyCoordinator,
+    hours: float,
+) -> None:
+    """Let Home Assistant run the coordinator's own schedule for a while."""
+    end = coordinator.next_poll + timedelta(hours=hours) if coordinator.next_poll else None
+    assert end is not None
+    while coordinator.next_poll < end:
+        # Timers are armed on whole seconds of the loop's clock plus up to half a second.
+        freezer.move_to(coordinator.next_poll + timedelta(seconds=0.6))
+        async_fire_time_changed(hass)
+        await hass.async_block_till_done(wait_background_tasks=True)
+
+
+def reads(simulator: EnvoySimulator, path: str) -> list[float]:
+    """Return when a path was read successfully."""
+    return [
+        request.at
+        for request in simulator.requests
+        if request.path == path and request.status == 200
+    ]
+
+
+def worst_staleness(events: list[float], read_at: list[float], start: float, end: float) -> float:
+    """Return the longest an event in [start, end) waited for the next read."""
+    worst = 0.0
+    for event in events:
+        if start <= event < end:
+            position = bisect.bisect_left(read_at, event)
+            assert position < len(read_at), "an event was never read"
+            worst = max(worst, read_at[position] - event)
+    return worst
+
+
+def count(simulator: EnvoySimulator, start: float, end: float) -> int:
+    """Return the requests answered in [start, end), 401 challenges included."""
+    return sum(start <= request.at < end for request in simulator.requests)
+
+
+@pytest.fixture
+def rhythm() -> dict[str, Any] | None:
+    """Nothing learned before: the integration learns the simulated rhythm itself."""
+    return None
+
+
+@pytest.fixture
+def metered() -> bool:
+    """Return whether the simulated Envoy has a production meter."""
+    return False
+
+
+@pytest.fixture
+async def simulator(
+    capture: str, metered: bool, socket_enabled: None, freezer: FrozenDateTimeFactory
+) -> AsyncGenerator[EnvoySimulator]:
+    """Serve an Envoy whose inverters report along a solar day, from a summer morning on."""
+    freezer.move_to(NOON - timedelta(hours=3))
+    async with EnvoySimulator(capture, rhythm=Rhythm(interval=300, metered=metered)) as envoy:
+        yield envoy
+
+
+@pytest.mark.parametrize("metered", [False, True], ids=["non-metered", "metered"])
+async def test_reads_follow_the_report_rhythm(
+    hass: HomeAssistant,
+    freezer: FrozenDateTimeFactory,
+    simulator: EnvoySimulator,
+    init_integration: MockConfigEntry,
+    metered: bool,
+) -> None:
+    """Inverters read once per burst; production with them, or every minute on a meter.
+
+    Data is never staler than fixed one-minute polling would leave it.
+    """
+    coordinator = init_integration.runtime_data
+    await follow(hass, freezer, coordinator, hours=3)
+    assert coordinator.scheduler.state.interval == 300
+    assert coordinator.scheduler.state.metered is metered
+    start = simulator.requests[0].at + HOUR  # the first hour learns
+    end = simulator.requests[-1].at - 600
+    inverter_reads = reads(simulator, PATH_INVERTERS)
+    production_reads = reads(simulator, PATH_PRODUCTION)
+    reports = [at for at, _ in simulator.report_log]
+    assert worst_staleness(reports, inverter_reads, start, end) <= SPREAD + SETTLE + EARLY
+    hourly = count(simulator, start, start + HOUR)
+    if metered:
+        gaps = [b - a for a, b in itertools.pairwise(production_reads)]
+        assert (
+            max(gap for gap, at in zip(gaps, production_reads, strict=False) if at >= start)
+            <= 60 + 1
+        )
+        assert hourly <= 60 + 12 + 1
+    else:
+        assert worst_staleness(reports, production_reads, start, end) <= SPREAD + SETTLE + EARLY
+        assert hourly <= 2 * 12 + 1
+    assert all(request.status == 200 for request in simulator.requests[3:])
+
+
+async def test_restart_setup_reads_two_endpoints_once(
+    hass: HomeAssistant,
+    freezer: FrozenDateTimeFactory,
+    simulator: EnvoySimulator,
+    init_integration: MockConfigEntry,
+    hass_storage: dict[str, Any],
+) -> None:
+    """A restart reads each endpoint once; a first setup also reads the identity.
+
+    On a restart the stored identity serves, and the stored Digest challenge is answered at
+    once, without a 401 round trip.
+    """
+    first_setup = [(request.path, request.status) for request in simulator.requests]
+    assert first_setup == [
+        (PATH_INFO, 200),
+        (PATH_INVERTERS, 401),
+        (PATH_INVERTERS, 200),
+        (PATH_PRODUCTION, 200),
+    ]
+    await follow(hass, freezer, init_integration.runtime_data, hours=0.5)
+    assert await hass.config_entries.async_unload(init_integration.entry_id)
+    stored = hass_storage[f"{DOMAIN}.{init_integration.entry_id}.energy"]["data"]
+    assert stored["rhythm"]["interval"] == 300
+    assert stored["info"]["serial"] == SERIAL
+
+    simulator.requests.clear()
+    assert await hass.config_entries.async_setup(init_integration.entry_id)
+    await hass.async_block_till_done()
+    assert [(r.path, r.status, r.authorization) for r in simulator.requests] == [
+        (PATH_INVERTERS, 200, True),
+        (PATH_PRODUCTION, 200, True),
+    ]
+    assert state(hass, POWER) != "unavailable"
+
+
+@pytest.mark.parametrize("stored_info", [None, "garbage", {"serial": SERIAL}])
+async def test_setup_reads_identity_without_a_good_stored_one(
+    hass: HomeAssistant,
+    simulator: EnvoySimulator,
+    mock_config_entry: MockConfigEntry,
+    hass_storage: dict[str, Any],
+    stored_info: object,
+) -> None:
+    """No stored identity, or a malformed one: setup reads /info.xml."""
+    key = f"{DOMAIN}.{mock_config_entry.entry_id}.energy"
+    hass_storage[key] = {
+        "version": 1,
+        "minor_version": 1,
+        "key": key,
+        "data": {"info": stored_info},
+    }
+    mock_config_entry.add_to_hass(hass)
+    assert await hass.config_entries.async_setup(mock_config_entry.entry_id)
+    await hass.async_block_till_done()
+    assert simulator.count(PATH_INFO) == 1
+
+
+async def restart(hass: HomeAssistant, entry: MockConfigEntry, simulator: EnvoySimulator) -> None:
+    """Unload the entry (storing what it learned) and forget the requests made so far."""
+    assert await hass.config_entries.async_unload(entry.entry_id)
+    simulator.requests.clear()
+
+
+async def test_outage_after_restart(
+    hass: HomeAssistant,
+    freezer: FrozenDateTimeFactory,
+    simulator: EnvoySimulator,
+    init_integration: MockConfigEntry,
+) -> None:
+    """The Envoy is away when Home Assistant restarts: retried, and read once it is back."""
+    await restart(hass, init_integration, simulator)
+    await simulator.stop()
+    await hass.config_entries.async_setup(init_integration.entry_id)
+    await hass.async_block_till_done()
+    assert init_integration.state is ConfigEntryState.SETUP_RETRY
+    await simulator.resume()
+    freezer.tick(timedelta(minutes=2))
+    async_fire_time_changed(hass)
+    await hass.async_block_till_done(wait_background_tasks=True)
+    assert init_integration.state is ConfigEntryState.LOADED
+    # The failed attempt looked at /info.xml for a reason (in vain); the one that worked
+    # read the two endpoints once each.
+    answered = [(request.path, request.status) for request in simulator.requests]
+    assert answered == [(PATH_INVERTERS, 200), (PATH_PRODUCTION, 200)]
+
+
+async def test_token_firmware_found_after_restart(
+    hass: HomeAssistant,
+    simulator: EnvoySimulator,
+    init_integration: MockConfigEntry,
+    issue_registry: ir.IssueRegistry,
+) -> None:
+    """Upgraded to firmware 7 while Home Assistant was down: setup stops with the issue.
+
+    The refused poll leads to /info.xml, which tells why.
+    """
+    await restart(hass, init_integration, simulator)
+    simulator.identify_as(firmware="D7.6.175")
+    simulator.fail(PATH_INVERTERS, status=401, body=b"", headers={"WWW-Authenticate": "Bearer"})
+    await hass.config_entries.async_setup(init_integration.entry_id)
+    await hass.async_block_till_done()
+    assert init_integration.state is ConfigEntryState.SETUP_ERROR
+    assert issue_registry.async_get_issue(DOMAIN, f"{SERIAL}_token_firmware") is not None
+
+
+async def test_unchanged_entities_are_not_rewritten(
+    hass: HomeAssistant,
+    freezer: FrozenDateTimeFactory,
+    simulator: EnvoySimulator,
+    init_integration: MockConfigEntry,
+) -> None:
+    """A burst that brings one inverter's report writes that inverter's entities only."""
+    coordinator = init_integration.runtime_data
+    await follow(hass, freezer, coordinator, hours=0.5)
+    written: list[str] = []
+
+    @callback
+    def record(event: Event[Any]) -> None:
+        written.append(event.data["entity_id"])
+
+    @callback
+    def everything(_: Any) -> bool:
+        return True
+
+    hass.bus.async_listen(EVENT_STATE_CHANGED, record)
+    hass.bus.async_listen(EVENT_STATE_REPORTED, record, event_filter=everything)
+    # Only one inverter reports in the next burst.
+    lone = simulator.inverters[0]["serialNumber"]
+    others = frozenset(inverter["serialNumber"] for inverter in simulator.inverters[1:])
+    simulator.rhythm.missed.append((0, 2e9, others))  # type: ignore[union-attr]
+    await follow(hass, freezer, coordinator, hours=5 / 60)
+    inverter_entities = {
+        entity_id for entity_id in written if entity_id.startswith("sensor.inverter_")
+    }
+    assert inverter_entities == {f"sensor.inverter_{lone}_current_power"}
+    # The site totals moved with that report; nothing else was written.
+    assert set(written) - inverter_entities <= {
+        POWER,
+        LIFETIME,
+        f"sensor.envoy_{SERIAL}_energy_today",
+        f"sensor.envoy_{SERIAL}_energy_last_seven_days",
+    }
+    assert written
+
+
+@pytest.mark.parametrize("rhythm", [{"interval": 60.0, "metered": True}])
+async def test_failed_poll_is_retried_after_a_minute(
+    hass: HomeAssistant,
+    freezer: FrozenDateTimeFactory,
+    simulator: EnvoySimulator,
+    init_integration: MockConfigEntry,
+) -> None:
+    """A failed poll is retried a minute later, whatever the schedule said."""
+    coordinator = init_integration.runtime_data
+    simulator.fail("*", status=503, body=b"")
+    await poll(hass, freezer)
+    assert not coordinator.last_update_success
+    assert coordinator.update_interval == timedelta(seconds=60)
+    simulator.heal()
+    await poll(hass, freezer)
+    assert coordinator.last_update_success
