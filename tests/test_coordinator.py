@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 from freezegun.api import FrozenDateTimeFactory
 from homeassistant.config_entries import SOURCE_REAUTH, ConfigEntryState
-from homeassistant.const import STATE_UNAVAILABLE
-from homeassistant.core import HomeAssistant
+from homeassistant.const import EVENT_STATE_CHANGED, EVENT_STATE_REPORTED, STATE_UNAVAILABLE
+from homeassistant.core import Event, HomeAssistant, callback
 from pytest_homeassistant_custom_component.common import MockConfigEntry, async_fire_time_changed
 
 from custom_components.enphase_envoy_legacy.const import DOMAIN
@@ -174,3 +176,32 @@ async def test_single_refusal_recovers_without_reauth(
         await poll(hass, freezer)
         assert state(hass, INVERTER_POWER) == "202"
     assert not hass.config_entries.flow.async_progress_by_handler(DOMAIN)
+
+
+@pytest.mark.usefixtures("entity_registry_enabled_by_default")
+async def test_report_with_the_same_power_writes_only_what_changed(
+    hass: HomeAssistant,
+    freezer: FrozenDateTimeFactory,
+    simulator: EnvoySimulator,
+    init_integration: MockConfigEntry,
+) -> None:
+    """A new report with the same power: its time is written, the unchanged power is not."""
+    written: list[str] = []
+
+    @callback
+    def record(event: Event[Any]) -> None:
+        written.append(event.data["entity_id"])
+
+    @callback
+    def everything(_: Any) -> bool:
+        return True
+
+    hass.bus.async_listen(EVENT_STATE_CHANGED, record)
+    hass.bus.async_listen(EVENT_STATE_REPORTED, record, event_filter=everything)
+    inverter = next(i for i in simulator.inverters if i["serialNumber"] == "121547059079")
+    inverter["lastReportDate"] += 300
+    await poll(hass, freezer)
+    assert [entity_id for entity_id in written if entity_id.startswith("sensor.inverter_")] == [
+        "sensor.inverter_121547059079_last_report"
+    ]
+    assert state(hass, INVERTER_POWER) == "202"

@@ -226,3 +226,22 @@ def test_carry_forward_without_any_good_reading() -> None:
     shown = site.read(reading(0, watts=0, today=0, week=0))
     assert shown.lifetime is None
     assert site.guard.carry_forward(shown, START + timedelta(days=1)) is shown
+
+
+def test_a_burst_of_reports_may_bring_an_interval_of_energy_at_once() -> None:
+    """A non-metered Envoy's counter jumps as reports land.
+
+    Ten seconds apart, a reading may carry five minutes of production (800 Wh, within a
+    10 kW bound) but not more.
+    """
+    site = Site()
+    site.guard.report_interval = 300
+    site.read(reading(1_000_000, watts=5_000))
+    burst = site.read(reading(1_000_800, watts=5_000), after=timedelta(seconds=10))
+    assert (burst.suspect, burst.lifetime) == (False, 1_000_800)
+    too_much = site.read(reading(1_002_800, watts=5_000), after=timedelta(seconds=10))
+    assert too_much.suspect
+
+    strict = Site()
+    strict.read(reading(1_000_000, watts=5_000))
+    assert strict.read(reading(1_000_800, watts=5_000), after=timedelta(seconds=10)).suspect

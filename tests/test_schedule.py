@@ -326,3 +326,15 @@ def test_stored_rhythm_round_trip() -> None:
         unchanged=3,
     )
     assert RhythmState.from_dict(state.as_dict()) == state
+
+
+def test_reports_that_never_pause() -> None:
+    """Reports that never pause (60 s interval, 59 s bursts) are read once per interval.
+
+    They are not chased every few seconds.
+    """
+    site = Site(interval=60.0)
+    result = run(site, PollScheduler(60), START + 2 * HOUR)
+    assert result.requests(START + HOUR, START + 2 * HOUR) <= 2 * 2 * 60
+    staleness = result.inverter_staleness(site, START + HOUR, START + 2 * HOUR - 300)
+    assert staleness <= 60 + SETTLE + EARLY

@@ -146,7 +146,9 @@ class EnvoyLegacyCoordinator(DataUpdateCoordinator[EnvoyLegacyData]):
         self.guard = EnergyGuard()
         self.scheduler = PollScheduler(entry.options.get(CONF_SCAN_INTERVAL, DEFAULT_SCAN_INTERVAL))
         self.next_poll: datetime | None = None
-        self._retired: set[str] = set()
+        # The listed inverters silent for RETIRED_INVERTER_AFTER, as of the last read.
+        self.retired_inverters: set[str] = set()
+        self._site_peak = 0  # what the listed inverters can produce together (W)
         # Issues outlive a reload of the entry: pick up the ones raised before it.
         prefix = silent_inverter_issue_id(self.serial, "")
         self._silent_inverters: set[str] = {
@@ -205,7 +207,7 @@ class EnvoyLegacyCoordinator(DataUpdateCoordinator[EnvoyLegacyData]):
         try:
             if read_info:
                 await self._async_read_info()
-            envoy, fresh_production = await self._async_read(previous, timestamp)
+            envoy, fresh_inverters, fresh_production = await self._async_read(previous, timestamp)
         except EnvoyError as err:
             # The Envoy may come back upgraded: read its identity again first.
             self._info_due = None
@@ -218,24 +220,37 @@ class EnvoyLegacyCoordinator(DataUpdateCoordinator[EnvoyLegacyData]):
                 raise _translated(UpdateFailed, "invalid_auth", err) from err
             raise _translated(UpdateFailed, "communication_error", err) from err
         self._auth_failures = 0
+        changed: frozenset[str] = frozenset()
+        if fresh_inverters:
+            # Nothing about the inverters can have changed without reading them (their
+            # silence and retirement are judged at the next read, minutes later).
+            self._update_silent_inverters(envoy.inverters, now)
+            changed = self._changed_inverters(previous, envoy, now)
+            self._site_peak = sum(
+                min(inverter.max_report_watts, MAX_MICROINVERTER_W)
+                for serial, inverter in envoy.inverters.items()
+                if serial not in self.retired_inverters
+            )
         if fresh_production or self.data is None:
             production = self._guard(envoy, now)
         else:
             production = self.guard.carry_forward(self.data.production, now)
-        self._update_silent_inverters(envoy.inverters, now)
-        changed = self._changed_inverters(previous, envoy, now)
         self._schedule_next(now)
         return EnvoyLegacyData(envoy=envoy, production=production, changed_inverters=changed)
 
     async def _async_read(
         self, previous: EnvoyData | None, timestamp: float
-    ) -> tuple[EnvoyData, bool]:
-        """Read the endpoints that are due; return the reading and whether production is new."""
+    ) -> tuple[EnvoyData, bool, bool]:
+        """Read the endpoints that are due.
+
+        Return the reading, whether the inverters were read, and whether production was.
+        """
         fetch = self.scheduler.plan(timestamp)
         inverters = previous.inverters if previous is not None else {}
         production: EnvoyProduction | None = previous.production if previous else None
         new_reports = False
-        if fetch.inverters or previous is None:
+        read_inverters = fetch.inverters or previous is None
+        if read_inverters:
             inverters = self._keep_inverters_through_empty_lists(await self.client.inverters())
             new_reports = self.scheduler.inverters_seen(
                 timestamp,
@@ -250,7 +265,7 @@ class EnvoyLegacyCoordinator(DataUpdateCoordinator[EnvoyLegacyData]):
             reading = await self.client.production()
             self.scheduler.production_seen(timestamp, changed=reading != production)
             production = reading
-        return EnvoyData(production=production, inverters=inverters), fresh
+        return EnvoyData(production=production, inverters=inverters), read_inverters, fresh
 
     async def _async_diagnose(self) -> None:
         """After a failed poll, read /info.xml: an Envoy on token firmware says so there."""
@@ -283,8 +298,8 @@ class EnvoyLegacyCoordinator(DataUpdateCoordinator[EnvoyLegacyData]):
             for serial in envoy.inverters.keys() | before.keys()
             if envoy.inverters.get(serial) != before.get(serial)
         }
-        changed |= retired ^ self._retired
-        self._retired = retired
+        changed |= retired ^ self.retired_inverters
+        self.retired_inverters = retired
         return frozenset(changed)
 
     def _keep_inverters_through_empty_lists(
@@ -303,12 +318,9 @@ class EnvoyLegacyCoordinator(DataUpdateCoordinator[EnvoyLegacyData]):
 
     def _guard(self, envoy: EnvoyData, now: datetime) -> GuardedProduction:
         """Judge the reading with the energy guard, log what it held back, and remember."""
-        peak = sum(
-            min(inverter.max_report_watts, MAX_MICROINVERTER_W)
-            for inverter in envoy.inverters.values()
-            if not is_retired(inverter, now)
-        )
+        peak = self._site_peak
         was_holding = self.data is not None and self.data.production.suspect
+        self.guard.report_interval = self.scheduler.interval
         production = self.guard.update(envoy.production, now, site_peak_power=peak)
         raw = envoy.production
         if production.suspect and not was_holding:

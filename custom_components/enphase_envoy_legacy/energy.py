@@ -9,7 +9,9 @@ wrap (firmware below 8), brief drops during connection trouble, and garbage.
 The rules, applied to each reading of the lifetime counter:
 
 1. A reading that moves forward no faster than the site can produce is accepted: the
-   reported lifetime grows by the same amount.
+   reported lifetime grows by the same amount. A non-metered Envoy's counter moves in steps,
+   each microinverter's report adding the energy of its whole report interval at once, so
+   one report interval's worth of production is allowed on top (``report_interval``).
 2. A zero is held (the last good value stays): no installed Envoy's lifetime is zero; it
    reads zero while it reboots.
 3. Anything else (a drop, a jump the site could not have produced) is held too, and becomes
@@ -99,6 +101,8 @@ class EnergyGuard:
     def __init__(self, state: GuardState | None = None) -> None:
         """Start from a stored state, or from nothing."""
         self.state = state or GuardState()
+        # Seconds of production a single reading may bring at once (see rule 1).
+        self.report_interval = 0.0
 
     def plausible_power(self) -> int:
         """Return the highest power (W) the site is taken to be able to produce."""
@@ -106,7 +110,8 @@ class EnergyGuard:
 
     def _plausible_step(self, before: int, after: int, seconds: float) -> bool:
         """Return True when the counter may move from ``before`` to ``after`` in that time."""
-        allowed = self.plausible_power() * max(seconds, 0.0) / 3600 + SLACK_WH
+        span = max(seconds, 0.0) + self.report_interval
+        allowed = self.plausible_power() * span / 3600 + SLACK_WH
         return -SLACK_WH <= after - before <= allowed
 
     def update(
@@ -141,12 +146,12 @@ class EnergyGuard:
             state.accepted_at = timestamp
             state.accepted_power = max(production.watts_now, 0)
             state.held_since = None
-            # Only plausible figures may widen the bound: one garbage wattsNow must not.
-            limit = self.plausible_power()
-            state.peak_power = max(
-                state.peak_power,
-                *(power for power in (production.watts_now, site_peak_power) if power <= limit),
-            )
+            # Only plausible figures may widen the bound: one garbage wattsNow must not. The
+            # inverters' own maxima may (the caller caps each at what a microinverter can
+            # do), so a site far above the starting bound is judged by its real size.
+            state.peak_power = max(state.peak_power, site_peak_power)
+            if production.watts_now <= self.plausible_power():
+                state.peak_power = max(state.peak_power, production.watts_now)
             state.seven_days = production.watt_hours_seven_days
         elif state.held_since is None:
             state.held_since = timestamp

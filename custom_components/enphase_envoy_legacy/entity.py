@@ -40,6 +40,7 @@ class EnvoyLegacyInverterEntity(CoordinatorEntity[EnvoyLegacyCoordinator]):
         self.entity_description = description
         self.inverter_serial = inverter_serial
         self._saw_success = True
+        self._shown: tuple[object, ...] | None = None
         self._attr_unique_id = f"{inverter_serial}_{description.key}"
         self._attr_device_info = DeviceInfo(
             identifiers={(DOMAIN, inverter_serial)},
@@ -54,6 +55,11 @@ class EnvoyLegacyInverterEntity(CoordinatorEntity[EnvoyLegacyCoordinator]):
     def available(self) -> bool:
         """Return True while the Envoy answers and still lists this inverter."""
         return super().available and self.inverter_serial in self.coordinator.data.inverters
+
+    async def async_added_to_hass(self) -> None:
+        """Remember what was shown when the entity was added (and written)."""
+        await super().async_added_to_hass()
+        self._shown = self._shown_state()
 
     @callback
     def _handle_coordinator_update(self) -> None:
@@ -70,4 +76,13 @@ class EnvoyLegacyInverterEntity(CoordinatorEntity[EnvoyLegacyCoordinator]):
         ):
             return
         self._saw_success = success
+        shown = self._shown_state()
+        if shown == self._shown:
+            return
+        self._shown = shown
         super()._handle_coordinator_update()
+
+    def _shown_state(self) -> tuple[object, ...]:
+        """Return what the entity shows; it is written again only when this changes."""
+        available = self.available
+        return (available, self.state if available else None)

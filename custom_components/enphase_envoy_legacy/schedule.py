@@ -35,9 +35,9 @@ from typing import Any, Final
 
 # The interval assumed until one is measured: what almost every Envoy uses.
 DEFAULT_INTERVAL: Final = 300.0
-# Seconds after a burst's expected end before reading, for the Envoy to have stored the
-# last report and for the one-second granularity of Home Assistant's timers.
-SETTLE: Final = 2.0
+# Seconds after a burst's expected end before reading: Home Assistant's timers fire up to
+# a second early (they are armed on whole seconds of the loop's clock).
+SETTLE: Final = 1.0
 # A poll is due when its time is at most this far ahead (Home Assistant's timers may fire
 # up to a second early).
 EARLY: Final = 1.5
@@ -216,8 +216,12 @@ class PollScheduler:
         state.burst_start, state.burst_end = start, newest
         self._members = frozenset(serial for serial, when in reports.items() if when >= start)
         self._burst_over = False
-        if (self._previous_members and self._previous_members <= self._members) or (
-            now - newest >= QUIET
+        if (
+            (self._previous_members and self._previous_members <= self._members)
+            or now - newest >= QUIET
+            # No burst lasts longer than this: reports that never pause are read as one burst
+            # per interval, not chased every few seconds.
+            or now - start >= self.interval * BURST_WINDOW
         ):
             self._end_burst(start, newest)
         deltas = [when - previous[serial] for serial, when in fresh.items() if serial in previous]

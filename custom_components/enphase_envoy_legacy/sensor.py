@@ -15,9 +15,8 @@ from homeassistant.components.sensor import (
 from homeassistant.const import EntityCategory, UnitOfEnergy, UnitOfPower
 from homeassistant.core import HomeAssistant, callback
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
-from homeassistant.util import dt as dt_util
 
-from .coordinator import EnvoyLegacyConfigEntry, EnvoyLegacyData, is_retired
+from .coordinator import EnvoyLegacyConfigEntry, EnvoyLegacyData
 from .entity import EnvoyLegacyEntity, EnvoyLegacyInverterEntity
 from .envoy_client import EnvoyInverter
 
@@ -162,6 +161,11 @@ class EnvoyProductionSensor(EnvoyLegacyEntity, SensorEntity):
     entity_description: EnvoyProductionSensorDescription
     _shown: tuple[bool, int | None] | None = None
 
+    async def async_added_to_hass(self) -> None:
+        """Remember what was shown when the entity was added (and written)."""
+        await super().async_added_to_hass()
+        self._shown = (self.available, self.native_value)
+
     @callback
     def _handle_coordinator_update(self) -> None:
         """Write the state only when the value or the availability changed."""
@@ -192,9 +196,9 @@ class EnvoyInverterSensor(EnvoyLegacyInverterEntity, SensorEntity):
         """Return False, too, for a value that means nothing once the inverter retired."""
         if not super().available:
             return False
-        inverter = self.coordinator.data.inverters[self.inverter_serial]
-        return self.entity_description.shown_when_retired or not is_retired(
-            inverter, dt_util.utcnow()
+        return (
+            self.entity_description.shown_when_retired
+            or self.inverter_serial not in self.coordinator.retired_inverters
         )
 
     @property

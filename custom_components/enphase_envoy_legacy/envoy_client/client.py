@@ -135,9 +135,15 @@ def _is_address(host: str) -> bool:
     return all(_HOST_LABEL.fullmatch(label) for label in labels)
 
 
+# Report dates up to the year 9999 (datetime's limit) take the fast path.
+_MAX_TIMESTAMP: Final = 253_402_300_799
+
+
 def _number(record: dict[str, object], field: str, *, minimum: int | None) -> int:
     """Return an integral field of a JSON record, or raise EnvoyBadDataError."""
     value = record.get(field)
+    if type(value) is int and (minimum is None or value >= minimum):
+        return value  # the usual case, first: a poll parses thousands of these
     if isinstance(value, bool) or not isinstance(value, int | float):
         raise EnvoyBadDataError(f"field {field!r} is {value!r}, not a number")
     if not math.isfinite(value):
@@ -213,6 +219,33 @@ def parse_production(body: bytes) -> EnvoyProduction:
 
 
 def _parse_inverter(record: object) -> EnvoyInverter:
+    if type(record) is dict:
+        # The usual record first (a poll parses hundreds): plain strings and integers.
+        serial, date = record.get("serialNumber"), record.get("lastReportDate")
+        watts, peak = record.get("lastReportWatts"), record.get("maxReportWatts")
+        dev_type = record.get("devType")
+        if (
+            type(serial) is str
+            and serial
+            and serial == serial.strip()
+            and type(date) is int
+            and 0 <= date < _MAX_TIMESTAMP
+            and type(watts) is int
+            and type(peak) is int
+            and (dev_type is None or type(dev_type) is int)
+        ):
+            return EnvoyInverter(
+                serial_number=serial,
+                last_report_date=datetime.fromtimestamp(date, UTC),
+                last_report_watts=watts,
+                max_report_watts=peak,
+                dev_type=dev_type,
+            )
+    return _parse_unusual_inverter(record)
+
+
+def _parse_unusual_inverter(record: object) -> EnvoyInverter:
+    """Parse an inverter record with unusual types, or raise EnvoyBadDataError."""
     if not isinstance(record, dict):
         raise EnvoyBadDataError(f"an inverter record is {record!r}, not an object")
     serial = record.get("serialNumber")

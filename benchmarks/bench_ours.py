@@ -1,0 +1,340 @@
+"""Our integration on the simulated Envoy, in simulated time (scripts/bench, issue #6).
+
+Home Assistant's clock is frozen and moved from one scheduled poll to the next (the
+``freezer`` fixture); the simulator, serving from its own thread, reads the same frozen clock,
+so its inverters report on their rhythm while hours pass in seconds. Every poll is one the
+integration scheduled itself.
+
+The run starts an hour before summer noon with nothing learned (a new entry: the first hour
+is spent learning the site), then measures the two hours after it: requests, bytes, CPU
+time of Home Assistant's thread, and how stale the data got, from the simulator's own log of
+reports and requests. Setup is measured twice: the first setup of the entry, and a restart
+(what every Home Assistant start costs). Memory is measured in a run of its own, as for the
+built-in integration.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import bisect
+import itertools
+import json
+import math
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import timedelta
+from typing import Any
+
+import pytest
+from freezegun.api import FrozenDateTimeFactory
+from homeassistant.const import CONF_HOST, Platform
+from homeassistant.core import HomeAssistant
+from homeassistant.helpers import entity_registry as er
+from pytest_homeassistant_custom_component.common import MockConfigEntry, async_fire_time_changed
+
+from benchmarks.common import (
+    CAPTURE,
+    HOUR_S,
+    REPORT_INTERVAL_S,
+    SCENARIOS,
+    SIM_START,
+    SIZES,
+    PeakMemory,
+    measure,
+    preload,
+    result_path,
+    traffic,
+    write_result,
+)
+from custom_components.enphase_envoy_legacy.const import CONF_SERIAL, DOMAIN
+from tests.simulator import PATH_INVERTERS, PATH_PRODUCTION
+from tests.simulator.rhythm import Rhythm
+from tests.simulator.thread import SimulatorThread
+
+SIDE = "ours"
+HTTP_OK = 200
+# The real-time run that measures CPU: a compressed rhythm (bursts every 6 s over 1.5 s, the
+# same inverters and reports per burst) so that enough polls of each kind happen quickly.
+CPU_RUN_S = 60.0
+CPU_RHYTHM_INTERVAL_S = 6.0
+CPU_RHYTHM_SPREAD_S = 1.5
+LEARNING_H = 1  # the first hour, with nothing learned yet
+MEASURED_H = 2  # the hours measured after it
+
+
+def make_entry(host: str, serial: str) -> MockConfigEntry:
+    """Return a new entry for the simulated Envoy."""
+    return MockConfigEntry(
+        domain=DOMAIN,
+        title=f"Envoy {serial}",
+        unique_id=serial,
+        data={CONF_HOST: host, CONF_SERIAL: serial},
+    )
+
+
+async def step(hass: HomeAssistant, freezer: FrozenDateTimeFactory, entry: MockConfigEntry) -> None:
+    """Move the clock to the next poll the integration scheduled and let it run."""
+    coordinator = entry.runtime_data
+    assert coordinator.next_poll is not None
+    # Home Assistant arms timers on whole seconds of the loop's clock plus 0.05 to 0.5 s: a
+    # poll runs at most half a second after the time it was scheduled for.
+    freezer.move_to(coordinator.next_poll + timedelta(seconds=0.5))
+    async_fire_time_changed(hass)
+    await hass.async_block_till_done(wait_background_tasks=True)
+
+
+@contextmanager
+def real_time() -> Iterator[list[float]]:
+    """Measure real wall time under the frozen clock (freezegun leaves clock_gettime alone)."""
+    elapsed = [0.0]
+    start = time.clock_gettime(time.CLOCK_MONOTONIC)
+    try:
+        yield elapsed
+    finally:
+        elapsed[0] = time.clock_gettime(time.CLOCK_MONOTONIC) - start
+
+
+def poll_kind(paths: set[str]) -> str:
+    """Name what a poll read: "inverters+production", "inverters" or "production"."""
+    return "+".join(
+        name
+        for name, path in (("inverters", PATH_INVERTERS), ("production", PATH_PRODUCTION))
+        if path in paths
+    )
+
+
+def poll_kinds(requests: list[Any], hours: int) -> dict[str, float]:
+    """Return how many polls of each kind ran per hour (a poll's requests share its time)."""
+    by_poll: dict[float, set[str]] = {}
+    for request in requests:
+        if request.status == HTTP_OK:
+            by_poll.setdefault(request.at, set()).add(request.path)
+    kinds: dict[str, float] = {}
+    for read in by_poll.values():
+        kinds[poll_kind(read)] = kinds.get(poll_kind(read), 0) + 1 / hours
+    return kinds
+
+
+def staleness(events: list[float], reads: list[float], start: float, end: float) -> float:
+    """Return the longest an event in [start, end) waited for the next successful read."""
+    worst = 0.0
+    for event in events:
+        if start <= event < end:
+            position = bisect.bisect_left(reads, event)
+            if position < len(reads):
+                worst = max(worst, reads[position] - event)
+    return worst
+
+
+@pytest.mark.parametrize("inverters", SIZES)
+@pytest.mark.parametrize("scenario", SCENARIOS)
+async def bench_ours(
+    hass: HomeAssistant,
+    freezer: FrozenDateTimeFactory,
+    socket_enabled: None,
+    scenario: str,
+    inverters: int,
+) -> None:
+    """Set up, restart, then follow the schedule for three simulated hours."""
+    await preload(hass, DOMAIN, [Platform.SENSOR])
+    start = SIM_START - timedelta(hours=LEARNING_H)
+    freezer.move_to(start)
+    rhythm = Rhythm(interval=REPORT_INTERVAL_S, metered=scenario == "metered")
+    with SimulatorThread(CAPTURE, rhythm=rhythm, inverters=inverters) as envoy:
+        simulator = envoy.simulator
+        entry = make_entry(envoy.host, simulator.serial)
+        entry.add_to_hass(hass)
+        with real_time() as first_setup_wall:
+            assert await hass.config_entries.async_setup(entry.entry_id)
+            await hass.async_block_till_done()
+        first_setup_traffic = envoy.call(lambda: traffic(list(simulator.requests)))
+
+        polls: list[tuple[float, float]] = []  # (simulated time, CPU seconds)
+        end = start.timestamp() + (LEARNING_H + MEASURED_H) * HOUR_S
+        while entry.runtime_data.next_poll.timestamp() < end:
+            with measure() as poll:
+                await step(hass, freezer, entry)
+            polls.append((entry.runtime_data.next_poll.timestamp(), poll.cpu_s))
+
+        requests = envoy.call(lambda: list(simulator.requests))
+        reports = envoy.call(lambda: [at for at, _ in simulator.report_log])
+        changes = envoy.call(lambda: list(simulator.production_changes))
+
+        # A restart: the entry is unloaded (storing what it learned) and set up again.
+        assert await hass.config_entries.async_unload(entry.entry_id)
+        await hass.async_block_till_done()
+        envoy.call(simulator.requests.clear)
+        with measure() as restart, real_time() as restart_wall:
+            assert await hass.config_entries.async_setup(entry.entry_id)
+            await hass.async_block_till_done()
+        restart_traffic = envoy.call(lambda: traffic(list(simulator.requests)))
+        entities = len(er.async_entries_for_config_entry(er.async_get(hass), entry.entry_id))
+        assert await hass.config_entries.async_unload(entry.entry_id)
+
+    measured_from = start.timestamp() + LEARNING_H * HOUR_S
+    window = [r for r in requests if measured_from <= r.at < end]
+    hours = [
+        traffic([r for r in window if 0 <= r.at - measured_from - h * HOUR_S < HOUR_S])
+        for h in range(MEASURED_H)
+    ]
+    busiest = max(hours, key=lambda hour: hour.requests)
+    learning = traffic([r for r in requests if r.at < measured_from])
+    measured_polls = [(at, cpu_s) for at, cpu_s in polls if at > measured_from]
+    cpu_total = sum(cpu_s for _, cpu_s in measured_polls)
+    inverter_reads = [r.at for r in requests if r.path == PATH_INVERTERS and r.status == HTTP_OK]
+    production_reads = [r.at for r in requests if r.path == PATH_PRODUCTION and r.status == HTTP_OK]
+    if scenario == "metered":
+        # Production moves every second: its worst staleness is the longest gap between reads.
+        in_window = [at for at in production_reads if measured_from <= at < end]
+        production_staleness = max(b - a for a, b in itertools.pairwise(in_window))
+    else:
+        production_staleness = staleness(changes, production_reads, measured_from, end - 600)
+    result: dict[str, Any] = {
+        "side": SIDE,
+        "scenario": scenario,
+        "inverters": inverters,
+        "time_base": "simulated",
+        "setup_requests": restart_traffic.requests,
+        "setup_challenges": restart_traffic.challenges,
+        "setup_wall_s": restart_wall[0],
+        "setup_cpu_s": restart.cpu_s,
+        "first_setup_requests": first_setup_traffic.requests,
+        "first_setup_challenges": first_setup_traffic.challenges,
+        "first_setup_wall_s": first_setup_wall[0],
+        "requests_per_hour": busiest.requests,
+        "requests_per_hour_mean": sum(h.requests for h in hours) / MEASURED_H,
+        "learning_hour_requests": learning.requests,
+        "challenges_per_hour": busiest.challenges,
+        "bytes_per_hour": max(hour.bytes for hour in hours),
+        "requests_per_poll": len(window) / max(len(measured_polls), 1),
+        "frozen_clock_cpu_per_poll_s": cpu_total / max(len(measured_polls), 1),
+        "frozen_clock_cpu_per_hour_s": cpu_total / MEASURED_H,
+        "poll_kinds_per_hour": poll_kinds(window, MEASURED_H),
+        "polls_per_hour": len(measured_polls) / MEASURED_H,
+        "staleness_production_s": production_staleness,
+        "staleness_inverters_s": staleness(reports, inverter_reads, measured_from, end - 600),
+        "entities": entities,
+        "notes": [
+            (
+                f"ours: simulated time; {LEARNING_H} h learning a new entry, then {MEASURED_H} h "
+                "measured around summer noon (busiest hour shown); setup = a restart of the entry "
+                "(the first setup of a new entry is shown apart)"
+            ),
+        ],
+    }
+    write_result(result)
+
+
+@pytest.mark.parametrize("inverters", SIZES)
+@pytest.mark.parametrize("scenario", SCENARIOS)
+async def bench_ours_cpu(
+    hass: HomeAssistant, socket_enabled: None, scenario: str, inverters: int
+) -> None:
+    """CPU time per poll in real time, per kind of poll; per hour with the schedule's counts.
+
+    Under the frozen clock every time function of Home Assistant goes through freezegun,
+    which makes each state write several times dearer than in a running Home Assistant;
+    the built-in integration is measured in real time, so ours is too. The polls here follow
+    the integration's own schedule on a compressed rhythm (same inverters, same reports per
+    burst); the number of polls of each kind in an hour comes from the simulated-time run.
+    """
+    await preload(hass, DOMAIN, [Platform.SENSOR])
+    site_power = 200.0 * inverters
+    rhythm = Rhythm(
+        interval=CPU_RHYTHM_INTERVAL_S,
+        spread=CPU_RHYTHM_SPREAD_S,
+        metered=scenario == "metered",
+        power=lambda t: site_power * (1 + 0.1 * math.sin(t / 30)),
+    )
+    samples: list[tuple[str, float]] = []
+    with SimulatorThread(CAPTURE, rhythm=rhythm, inverters=inverters) as envoy:
+        simulator = envoy.simulator
+        entry = make_entry(envoy.host, simulator.serial)
+        entry.add_to_hass(hass)
+        assert await hass.config_entries.async_setup(entry.entry_id)
+        await hass.async_block_till_done()
+        coordinator = entry.runtime_data
+        original = coordinator._async_refresh
+
+        async def timed(*args: Any, **kwargs: Any) -> None:
+            before = envoy.call(lambda: len(simulator.requests))
+            cpu = time.thread_time()
+            await original(*args, **kwargs)
+            cpu = time.thread_time() - cpu
+            read = envoy.call(
+                lambda: {r.path for r in simulator.requests[before:] if r.status == HTTP_OK}
+            )
+            samples.append((poll_kind(read), cpu))
+
+        coordinator._async_refresh = timed  # type: ignore[method-assign]
+        # The compressed rhythm as if learned (a new entry would wait for its default 300 s
+        # interval first), and production read as often, so each kind of poll recurs.
+        coordinator.scheduler.state.interval = CPU_RHYTHM_INTERVAL_S
+        coordinator.scheduler.state.metered = scenario == "metered"
+        coordinator.scheduler.production_interval = CPU_RHYTHM_INTERVAL_S / 2
+        await coordinator.async_refresh()
+        samples.clear()
+        await asyncio.sleep(CPU_RUN_S)
+        assert await hass.config_entries.async_unload(entry.entry_id)
+    per_kind: dict[str, float] = {}
+    for kind in {kind for kind, _ in samples}:
+        cpus = [cpu for sampled, cpu in samples if sampled == kind]
+        per_kind[kind] = sum(cpus) / len(cpus)
+    known = json.loads(result_path(SIDE, scenario, inverters).read_text())
+    counts: dict[str, float] = known["poll_kinds_per_hour"]
+    dearest = max(per_kind.values())
+    per_hour = sum(count * per_kind.get(kind, dearest) for kind, count in counts.items())
+    write_result(
+        {
+            "side": SIDE,
+            "scenario": scenario,
+            "inverters": inverters,
+            "cpu_per_poll_s": per_hour / max(sum(counts.values()), 1),
+            "cpu_per_hour_s": per_hour,
+            "cpu_per_poll_kind_s": per_kind,
+            "cpu_samples": len(samples),
+            "notes": [
+                (
+                    "ours, CPU: measured in real time per kind of poll (polls of the integration's "
+                    f"own schedule on a {CPU_RHYTHM_INTERVAL_S:.0f} s rhythm, {CPU_RUN_S:.0f} s), "
+                    "times the polls of each kind in an hour of the simulated-time run; the frozen "
+                    "clock's figures (freezegun slows every state write) are in the JSON"
+                )
+            ],
+        }
+    )
+
+
+@pytest.mark.parametrize("inverters", SIZES)
+@pytest.mark.parametrize("scenario", SCENARIOS)
+async def bench_ours_memory(
+    hass: HomeAssistant,
+    freezer: FrozenDateTimeFactory,
+    socket_enabled: None,
+    scenario: str,
+    inverters: int,
+) -> None:
+    """Peak memory (tracemalloc) over setup and an hour of polls, in a run of its own."""
+    await preload(hass, DOMAIN, [Platform.SENSOR])
+    freezer.move_to(SIM_START)
+    rhythm = Rhythm(interval=REPORT_INTERVAL_S, metered=scenario == "metered")
+    with SimulatorThread(CAPTURE, rhythm=rhythm, inverters=inverters) as envoy:
+        entry = make_entry(envoy.host, envoy.simulator.serial)
+        entry.add_to_hass(hass)
+        with PeakMemory() as memory:
+            assert await hass.config_entries.async_setup(entry.entry_id)
+            await hass.async_block_till_done()
+            end = SIM_START.timestamp() + HOUR_S
+            while entry.runtime_data.next_poll.timestamp() < end:
+                await step(hass, freezer, entry)
+        assert await hass.config_entries.async_unload(entry.entry_id)
+    write_result(
+        {
+            "side": SIDE,
+            "scenario": scenario,
+            "inverters": inverters,
+            "peak_memory_bytes": memory.peak_bytes,
+            "retained_memory_bytes": memory.retained_bytes,
+        }
+    )
