@@ -205,3 +205,23 @@ async def test_report_with_the_same_power_writes_only_what_changed(
         "sensor.inverter_121547059079_last_report"
     ]
     assert state(hass, INVERTER_POWER) == "202"
+
+
+async def test_a_failing_listener_does_not_stop_the_others(
+    hass: HomeAssistant,
+    freezer: FrozenDateTimeFactory,
+    simulator: EnvoySimulator,
+    init_integration: MockConfigEntry,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """A listener that raises is logged; the entities after it still get the news."""
+
+    @callback
+    def broken() -> None:
+        raise RuntimeError("boom")
+
+    init_integration.runtime_data.async_add_listener(broken)
+    simulator.production["wattsNow"] = 5000
+    await poll(hass, freezer)
+    assert "Unexpected error updating a listener" in caplog.text
+    assert state(hass, POWER) == "5000"

@@ -269,13 +269,18 @@ async def test_unchanged_entities_are_not_rewritten(
     inverter_entities = {
         entity_id for entity_id in written if entity_id.startswith("sensor.inverter_")
     }
-    assert inverter_entities == {f"sensor.inverter_{lone}_current_power"}
+    assert inverter_entities == {
+        f"sensor.inverter_{lone}_current_power",
+        f"sensor.inverter_{lone}_energy_today",
+        f"sensor.inverter_{lone}_lifetime_energy",
+    }
     # The site totals moved with that report; nothing else was written.
     assert set(written) - inverter_entities <= {
         POWER,
         LIFETIME,
         f"sensor.envoy_{SERIAL}_energy_today",
         f"sensor.envoy_{SERIAL}_energy_last_seven_days",
+        f"sensor.envoy_{SERIAL}_inverters_reporting",
     }
     assert written
 

@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Generator
+from unittest.mock import patch
+
 import pytest
 from freezegun.api import FrozenDateTimeFactory
+from homeassistant.const import Platform
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers import entity_registry as er
 from pytest_homeassistant_custom_component.common import MockConfigEntry, snapshot_platform
@@ -14,6 +18,13 @@ from syrupy.assertion import SnapshotAssertion
 def fixed_clock(freezer: FrozenDateTimeFactory) -> None:
     """Pin the clock before the simulator starts: its report dates follow it."""
     freezer.move_to("2026-06-21T19:00:00+00:00")
+
+
+@pytest.fixture(autouse=True)
+def only_sensors() -> Generator[None]:
+    """Set up the sensor platform alone (the snapshot covers one platform)."""
+    with patch("custom_components.enphase_envoy_legacy.PLATFORMS", [Platform.SENSOR]):
+        yield
 
 
 @pytest.mark.usefixtures("entity_registry_enabled_by_default")
@@ -48,10 +59,10 @@ async def test_energy_dashboard_source(
 async def test_inverter_diagnostics_disabled_by_default(
     hass: HomeAssistant, init_integration: MockConfigEntry, entity_registry: er.EntityRegistry
 ) -> None:
-    """Per inverter only the power is enabled; the diagnostics and the raw lifetime are not."""
+    """Per inverter the power and energy are enabled; the diagnostics and raw lifetime not."""
     entries = er.async_entries_for_config_entry(entity_registry, init_integration.entry_id)
     disabled = {entry.unique_id for entry in entries if entry.disabled_by is not None}
-    assert len(entries) == 5 + 20 * 3
+    assert len(entries) == 7 + 20 * 5
     assert disabled == {"121800123456_lifetime_energy_reported"} | {
         f"{inverter}_{key}"
         for inverter in {entry.unique_id.split("_")[0] for entry in entries}

@@ -10,7 +10,7 @@ from homeassistant.helpers import issue_registry as ir
 from .const import CONF_SERIAL, DOMAIN
 from .coordinator import EnvoyLegacyConfigEntry, EnvoyLegacyCoordinator, energy_store
 
-PLATFORMS: list[Platform] = [Platform.SENSOR]
+PLATFORMS: list[Platform] = [Platform.BINARY_SENSOR, Platform.SENSOR]
 
 
 async def async_setup_entry(hass: HomeAssistant, entry: EnvoyLegacyConfigEntry) -> bool:

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
 from homeassistant.config_entries import ConfigEntry
 from homeassistant.const import CONF_HOST, CONF_SCAN_INTERVAL, SUN_EVENT_SUNRISE
-from homeassistant.core import HomeAssistant
+from homeassistant.core import HomeAssistant, callback
 from homeassistant.exceptions import ConfigEntryAuthFailed, ConfigEntryError, HomeAssistantError
 from homeassistant.helpers import device_registry as dr
 from homeassistant.helpers import issue_registry as ir
@@ -47,6 +48,7 @@ from .envoy_client import (
     EnvoyProduction,
     EnvoyUnsupportedFirmwareError,
 )
+from .panels import PanelEnergy, PanelState, reporting_count, reporting_problems
 from .schedule import RECHECK, PollScheduler, RhythmState
 
 type EnvoyLegacyConfigEntry = ConfigEntry[EnvoyLegacyCoordinator]
@@ -60,6 +62,12 @@ class EnvoyLegacyData:
     production: GuardedProduction
     # The inverters whose entities have something new to show since the last poll.
     changed_inverters: frozenset[str] = field(default_factory=frozenset)
+    # Each inverter's energy (see panels.py), the ones with a reporting problem, and how
+    # many of the listed (not retired) inverters reported in the last interval.
+    panels: Mapping[str, PanelState] = field(default_factory=dict)
+    reporting_problems: frozenset[str] = field(default_factory=frozenset)
+    inverters_reporting: int = 0
+    inverters_known: int = 0
 
     @property
     def inverters(self) -> dict[str, EnvoyInverter]:
@@ -149,6 +157,10 @@ class EnvoyLegacyCoordinator(DataUpdateCoordinator[EnvoyLegacyData]):
         # The listed inverters silent for RETIRED_INVERTER_AFTER, as of the last read.
         self.retired_inverters: set[str] = set()
         self._site_peak = 0  # what the listed inverters can produce together (W)
+        self.panels = PanelEnergy()
+        self._problems: frozenset[str] = frozenset()
+        self._listeners_saw_success = True
+        self._reporting = 0
         # Issues outlive a reload of the entry: pick up the ones raised before it.
         prefix = silent_inverter_issue_id(self.serial, "")
         self._silent_inverters: set[str] = {
@@ -167,6 +179,7 @@ class EnvoyLegacyCoordinator(DataUpdateCoordinator[EnvoyLegacyData]):
         stored = await self._store.async_load() or {}
         self.guard = EnergyGuard(GuardState.from_dict(stored))
         self.scheduler.state = RhythmState.from_dict(stored.get("rhythm"))
+        self.panels = PanelEnergy(stored.get("panels"))
         self.client.restore_auth(stored.get("auth"))
         info = _info_from_dict(stored.get("info"))
         if info is not None and info.serial == self.serial and not info.uses_tokens:
@@ -185,6 +198,7 @@ class EnvoyLegacyCoordinator(DataUpdateCoordinator[EnvoyLegacyData]):
         return {
             **self.guard.state.as_dict(),
             "rhythm": self.scheduler.state.as_dict(),
+            "panels": self.panels.as_dict(),
             "auth": self.client.auth_state,
             "info": asdict(self.info),
         }
@@ -220,12 +234,17 @@ class EnvoyLegacyCoordinator(DataUpdateCoordinator[EnvoyLegacyData]):
                 raise _translated(UpdateFailed, "invalid_auth", err) from err
             raise _translated(UpdateFailed, "communication_error", err) from err
         self._auth_failures = 0
-        changed: frozenset[str] = frozenset()
+        day = now.date().isoformat()
+        # A new day starts every inverter's "energy today" again, read or not.
+        changed = {serial for serial in self.panels.panels if self.panels.new_day(serial, day)}
         if fresh_inverters:
-            # Nothing about the inverters can have changed without reading them (their
+            # Nothing else about the inverters can have changed without reading them (their
             # silence and retirement are judged at the next read, minutes later).
             self._update_silent_inverters(envoy.inverters, now)
-            changed = self._changed_inverters(previous, envoy, now)
+            changed |= self._changed_inverters(previous, envoy, now)
+            problems = self._problems
+            self._count_panels(envoy.inverters, now)
+            changed |= problems ^ self._problems
             self._site_peak = sum(
                 min(inverter.max_report_watts, MAX_MICROINVERTER_W)
                 for serial, inverter in envoy.inverters.items()
@@ -236,7 +255,53 @@ class EnvoyLegacyCoordinator(DataUpdateCoordinator[EnvoyLegacyData]):
         else:
             production = self.guard.carry_forward(self.data.production, now)
         self._schedule_next(now)
-        return EnvoyLegacyData(envoy=envoy, production=production, changed_inverters=changed)
+        return EnvoyLegacyData(
+            envoy=envoy,
+            production=production,
+            changed_inverters=frozenset(changed),
+            panels=self.panels.panels,
+            reporting_problems=self._problems,
+            inverters_reporting=self._reporting,
+            inverters_known=len(envoy.inverters) - len(self.retired_inverters),
+        )
+
+    @callback
+    def async_update_listeners(self) -> None:
+        """Call the listeners that have something new to show.
+
+        Inverter entities listen with their inverter's serial as context: after a good poll
+        only those of the inverters that changed are called, so with hundreds of inverters
+        a poll costs time in proportion to what changed. After a failed poll, or the first
+        good one after it, every listener is called (their availability changed).
+        """
+        success = self.last_update_success
+        if self.data is None or success != self._listeners_saw_success or not success:
+            self._listeners_saw_success = success
+            super().async_update_listeners()
+            return
+        changed = self.data.changed_inverters
+        for update_callback, context in list(self._listeners.values()):
+            if context is not None and context not in changed:
+                continue
+            try:
+                update_callback()
+            except Exception:
+                self.logger.exception("Unexpected error updating a listener of %s", self.name)
+
+    def _count_panels(self, inverters: dict[str, EnvoyInverter], now: datetime) -> None:
+        """Count each listed inverter's new report; judge which stopped reporting."""
+        interval = self.scheduler.interval
+        day = now.date().isoformat()
+        reports = {
+            serial: inverter.last_report_date.timestamp()
+            for serial, inverter in inverters.items()
+            if serial not in self.retired_inverters
+        }
+        for serial, when in reports.items():
+            self.panels.report(serial, when, inverters[serial].last_report_watts, interval, day)
+        timestamp = now.timestamp()
+        self._problems = reporting_problems(reports, timestamp, interval)
+        self._reporting = reporting_count(reports, timestamp, interval)
 
     async def _async_read(
         self, previous: EnvoyData | None, timestamp: float

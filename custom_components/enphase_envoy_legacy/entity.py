@@ -36,10 +36,10 @@ class EnvoyLegacyInverterEntity(CoordinatorEntity[EnvoyLegacyCoordinator]):
         inverter_serial: str,
     ) -> None:
         """Initialize the entity."""
-        super().__init__(coordinator)
+        # The inverter's serial is the context the coordinator calls this entity by.
+        super().__init__(coordinator, context=inverter_serial)
         self.entity_description = description
         self.inverter_serial = inverter_serial
-        self._saw_success = True
         self._shown: tuple[object, ...] | None = None
         self._attr_unique_id = f"{inverter_serial}_{description.key}"
         self._attr_device_info = DeviceInfo(
@@ -63,19 +63,11 @@ class EnvoyLegacyInverterEntity(CoordinatorEntity[EnvoyLegacyCoordinator]):
 
     @callback
     def _handle_coordinator_update(self) -> None:
-        """Write the state only when this inverter has news, or the Envoy's health changed.
+        """Write the state only when what it shows changed.
 
-        A poll that brings one inverter's report leaves the other inverters' entities alone:
-        with hundreds of inverters, a poll costs time in proportion to what changed.
+        The coordinator calls this only when this inverter has news or the Envoy's health
+        changed (see EnvoyLegacyCoordinator.async_update_listeners).
         """
-        success = self.coordinator.last_update_success
-        if (
-            success
-            and self._saw_success
-            and self.inverter_serial not in self.coordinator.data.changed_inverters
-        ):
-            return
-        self._saw_success = success
         shown = self._shown_state()
         if shown == self._shown:
             return

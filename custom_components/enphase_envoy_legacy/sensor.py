@@ -18,7 +18,6 @@ from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
 from .coordinator import EnvoyLegacyConfigEntry, EnvoyLegacyData
 from .entity import EnvoyLegacyEntity, EnvoyLegacyInverterEntity
-from .envoy_client import EnvoyInverter
 
 # Every entity reads the coordinator's data; none makes a request of its own.
 PARALLEL_UPDATES = 0
@@ -35,7 +34,7 @@ class EnvoyProductionSensorDescription(SensorEntityDescription):
 class EnvoyInverterSensorDescription(SensorEntityDescription):
     """Describes a microinverter sensor."""
 
-    value_fn: Callable[[EnvoyInverter], int | datetime]
+    value_fn: Callable[[EnvoyLegacyData, str], float | int | datetime | None]
     # Whether the value still means something once the inverter has retired.
     shown_when_retired: bool = True
 
@@ -92,6 +91,21 @@ PRODUCTION_SENSORS: tuple[EnvoyProductionSensorDescription, ...] = (
         entity_registry_enabled_default=False,
         value_fn=lambda data: data.envoy.production.watt_hours_lifetime,
     ),
+    # Panel health at a glance: how many of the listed microinverters reported in the last
+    # report interval, and how many are listed (not counting those retired).
+    EnvoyProductionSensorDescription(
+        key="inverters_reporting",
+        translation_key="inverters_reporting",
+        state_class=SensorStateClass.MEASUREMENT,
+        value_fn=lambda data: data.inverters_reporting,
+    ),
+    EnvoyProductionSensorDescription(
+        key="inverters_known",
+        translation_key="inverters_known",
+        state_class=SensorStateClass.MEASUREMENT,
+        entity_category=EntityCategory.DIAGNOSTIC,
+        value_fn=lambda data: data.inverters_known,
+    ),
 )
 
 INVERTER_SENSORS: tuple[EnvoyInverterSensorDescription, ...] = (
@@ -101,7 +115,7 @@ INVERTER_SENSORS: tuple[EnvoyInverterSensorDescription, ...] = (
         native_unit_of_measurement=UnitOfPower.WATT,
         device_class=SensorDeviceClass.POWER,
         state_class=SensorStateClass.MEASUREMENT,
-        value_fn=lambda inverter: inverter.last_report_watts,
+        value_fn=lambda data, serial: data.inverters[serial].last_report_watts,
         shown_when_retired=False,
     ),
     # Two diagnostics per microinverter, disabled by default: a site has dozens of
@@ -113,7 +127,7 @@ INVERTER_SENSORS: tuple[EnvoyInverterSensorDescription, ...] = (
         device_class=SensorDeviceClass.POWER,
         entity_category=EntityCategory.DIAGNOSTIC,
         entity_registry_enabled_default=False,
-        value_fn=lambda inverter: inverter.max_report_watts,
+        value_fn=lambda data, serial: data.inverters[serial].max_report_watts,
     ),
     EnvoyInverterSensorDescription(
         key="last_report",
@@ -121,9 +135,38 @@ INVERTER_SENSORS: tuple[EnvoyInverterSensorDescription, ...] = (
         device_class=SensorDeviceClass.TIMESTAMP,
         entity_category=EntityCategory.DIAGNOSTIC,
         entity_registry_enabled_default=False,
-        value_fn=lambda inverter: inverter.last_report_date,
+        value_fn=lambda data, serial: data.inverters[serial].last_report_date,
+    ),
+    # Estimated from the reports (see panels.py): accepted by the Energy dashboard as solar
+    # production, panel by panel.
+    EnvoyInverterSensorDescription(
+        key="energy_today",
+        translation_key="energy_today",
+        native_unit_of_measurement=UnitOfEnergy.WATT_HOUR,
+        suggested_unit_of_measurement=UnitOfEnergy.KILO_WATT_HOUR,
+        suggested_display_precision=2,
+        device_class=SensorDeviceClass.ENERGY,
+        state_class=SensorStateClass.TOTAL_INCREASING,
+        value_fn=lambda data, serial: _panel_energy(data, serial, today=True),
+    ),
+    EnvoyInverterSensorDescription(
+        key="lifetime_energy",
+        translation_key="lifetime_energy",
+        native_unit_of_measurement=UnitOfEnergy.WATT_HOUR,
+        suggested_unit_of_measurement=UnitOfEnergy.KILO_WATT_HOUR,
+        suggested_display_precision=3,
+        device_class=SensorDeviceClass.ENERGY,
+        state_class=SensorStateClass.TOTAL_INCREASING,
+        value_fn=lambda data, serial: _panel_energy(data, serial, today=False),
     ),
 )
+
+
+def _panel_energy(data: EnvoyLegacyData, serial: str, *, today: bool) -> float | None:
+    """Return an inverter's estimated energy (Wh), None before its first report was seen."""
+    if (panel := data.panels.get(serial)) is None:
+        return None
+    return round(panel.today() if today else panel.lifetime, 1)
 
 
 async def async_setup_entry(
@@ -202,11 +245,9 @@ class EnvoyInverterSensor(EnvoyLegacyInverterEntity, SensorEntity):
         )
 
     @property
-    def native_value(self) -> int | datetime:
-        """Return the value from the inverter's last report.
+    def native_value(self) -> float | int | datetime | None:
+        """Return the value from the inverter's last report, or derived from its reports.
 
         Only read while the entity is available, that is while the Envoy lists the inverter.
         """
-        return self.entity_description.value_fn(
-            self.coordinator.data.inverters[self.inverter_serial]
-        )
+        return self.entity_description.value_fn(self.coordinator.data, self.inverter_serial)

@@ -1,0 +1,80 @@
+"""Binary sensors for the Enphase Envoy Legacy integration: each panel's reporting status."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from homeassistant.components.binary_sensor import (
+    BinarySensorEntity,
+    BinarySensorEntityDescription,
+)
+from homeassistant.components.binary_sensor.const import BinarySensorDeviceClass
+from homeassistant.core import HomeAssistant, callback
+from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
+
+from .coordinator import EnvoyLegacyConfigEntry, EnvoyLegacyData
+from .entity import EnvoyLegacyInverterEntity
+
+# Every entity reads the coordinator's data; none makes a request of its own.
+PARALLEL_UPDATES = 0
+
+
+@dataclass(frozen=True, kw_only=True)
+class EnvoyInverterBinarySensorDescription(BinarySensorEntityDescription):
+    """Describes a microinverter's binary sensor."""
+
+    is_on_fn: Callable[[EnvoyLegacyData, str], bool]
+
+
+INVERTER_BINARY_SENSORS: tuple[EnvoyInverterBinarySensorDescription, ...] = (
+    # On (problem) when the inverter missed its reports for a few intervals while the rest
+    # of the site kept reporting (see panels.py): nightfall or an Envoy outage flag nothing.
+    EnvoyInverterBinarySensorDescription(
+        key="reporting",
+        translation_key="reporting",
+        device_class=BinarySensorDeviceClass.PROBLEM,
+        is_on_fn=lambda data, serial: serial in data.reporting_problems,
+    ),
+)
+
+
+async def async_setup_entry(
+    hass: HomeAssistant,
+    entry: EnvoyLegacyConfigEntry,
+    async_add_entities: AddConfigEntryEntitiesCallback,
+) -> None:
+    """Set up each microinverter's reporting status, as the Envoy lists them."""
+    coordinator = entry.runtime_data
+    known: set[str] = set()
+
+    @callback
+    def add_new_inverters() -> None:
+        """Add the entities of inverters the Envoy lists for the first time."""
+        if not (new := coordinator.data.inverters.keys() - known):
+            return
+        known.update(new)
+        async_add_entities(
+            EnvoyInverterBinarySensor(coordinator, description, serial)
+            for serial in sorted(new)
+            for description in INVERTER_BINARY_SENSORS
+        )
+
+    add_new_inverters()
+    entry.async_on_unload(coordinator.async_add_listener(add_new_inverters))
+
+
+class EnvoyInverterBinarySensor(EnvoyLegacyInverterEntity, BinarySensorEntity):
+    """A microinverter's status, judged from its reports."""
+
+    entity_description: EnvoyInverterBinarySensorDescription
+
+    @property
+    def available(self) -> bool:
+        """Return False, too, once the inverter retired: its status means nothing then."""
+        return super().available and self.inverter_serial not in self.coordinator.retired_inverters
+
+    @property
+    def is_on(self) -> bool:
+        """Return True when the inverter has a problem."""
+        return self.entity_description.is_on_fn(self.coordinator.data, self.inverter_serial)
