@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from freezegun.api import FrozenDateTimeFactory
-from homeassistant.core import HomeAssistant
+from homeassistant.const import EVENT_STATE_CHANGED, EVENT_STATE_REPORTED
+from homeassistant.core import Event, HomeAssistant, callback
 from homeassistant.helpers import device_registry as dr
 from pytest_homeassistant_custom_component.common import MockConfigEntry, async_fire_time_changed
 
@@ -43,3 +45,24 @@ def report_all(simulator: EnvoySimulator, when: datetime) -> None:
     """Let every inverter report at a time."""
     for inverter in simulator.inverters:
         inverter["lastReportDate"] = int(when.timestamp())
+
+
+def record_writes(hass: HomeAssistant) -> list[str]:
+    """Return a list that collects the entity id of every state written from now on.
+
+    A write counts whether it changed the state or not (Home Assistant reports the latter
+    as state_reported).
+    """
+    written: list[str] = []
+
+    @callback
+    def record(event: Event[Any]) -> None:
+        written.append(event.data["entity_id"])
+
+    @callback
+    def everything(_: Any) -> bool:
+        return True
+
+    hass.bus.async_listen(EVENT_STATE_CHANGED, record)
+    hass.bus.async_listen(EVENT_STATE_REPORTED, record, event_filter=everything)
+    return written

@@ -2,17 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 import pytest
 from freezegun.api import FrozenDateTimeFactory
 from homeassistant.config_entries import SOURCE_REAUTH, ConfigEntryState
-from homeassistant.const import EVENT_STATE_CHANGED, EVENT_STATE_REPORTED, STATE_UNAVAILABLE
-from homeassistant.core import Event, HomeAssistant, callback
+from homeassistant.const import STATE_UNAVAILABLE
+from homeassistant.core import HomeAssistant, callback
 from pytest_homeassistant_custom_component.common import MockConfigEntry, async_fire_time_changed
 
 from custom_components.enphase_envoy_legacy.const import DOMAIN
-from tests.helpers import SCAN_INTERVAL, poll, state
+from tests.helpers import SCAN_INTERVAL, poll, record_writes, state
 from tests.simulator import PATH_INFO, PATH_INVERTERS, PATH_PRODUCTION, EnvoySimulator
 
 LIFETIME = "sensor.envoy_121621012167_lifetime_energy"
@@ -186,18 +184,7 @@ async def test_report_with_the_same_power_writes_only_what_changed(
     init_integration: MockConfigEntry,
 ) -> None:
     """A new report with the same power: its time is written, the unchanged power is not."""
-    written: list[str] = []
-
-    @callback
-    def record(event: Event[Any]) -> None:
-        written.append(event.data["entity_id"])
-
-    @callback
-    def everything(_: Any) -> bool:
-        return True
-
-    hass.bus.async_listen(EVENT_STATE_CHANGED, record)
-    hass.bus.async_listen(EVENT_STATE_REPORTED, record, event_filter=everything)
+    written = record_writes(hass)
     inverter = next(i for i in simulator.inverters if i["serialNumber"] == "121547059079")
     inverter["lastReportDate"] += 300
     await poll(hass, freezer)

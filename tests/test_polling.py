@@ -17,15 +17,14 @@ from typing import Any
 import pytest
 from freezegun.api import FrozenDateTimeFactory
 from homeassistant.config_entries import ConfigEntryState
-from homeassistant.const import EVENT_STATE_CHANGED, EVENT_STATE_REPORTED
-from homeassistant.core import Event, HomeAssistant, callback
+from homeassistant.core import HomeAssistant
 from homeassistant.helpers import issue_registry as ir
 from pytest_homeassistant_custom_component.common import MockConfigEntry, async_fire_time_changed
 
 from custom_components.enphase_envoy_legacy.const import DOMAIN
 from custom_components.enphase_envoy_legacy.coordinator import EnvoyLegacyCoordinator
 from custom_components.enphase_envoy_legacy.schedule import EARLY, SETTLE
-from tests.helpers import NOON, poll, state
+from tests.helpers import NOON, poll, record_writes, state
 from tests.simulator import PATH_INFO, PATH_INVERTERS, PATH_PRODUCTION, EnvoySimulator
 from tests.simulator.rhythm import Rhythm
 
@@ -249,18 +248,7 @@ async def test_unchanged_entities_are_not_rewritten(
     """A burst that brings one inverter's report writes that inverter's entities only."""
     coordinator = init_integration.runtime_data
     await follow(hass, freezer, coordinator, hours=0.5)
-    written: list[str] = []
-
-    @callback
-    def record(event: Event[Any]) -> None:
-        written.append(event.data["entity_id"])
-
-    @callback
-    def everything(_: Any) -> bool:
-        return True
-
-    hass.bus.async_listen(EVENT_STATE_CHANGED, record)
-    hass.bus.async_listen(EVENT_STATE_REPORTED, record, event_filter=everything)
+    written = record_writes(hass)
     # Only one inverter reports in the next burst.
     lone = simulator.inverters[0]["serialNumber"]
     others = frozenset(inverter["serialNumber"] for inverter in simulator.inverters[1:])

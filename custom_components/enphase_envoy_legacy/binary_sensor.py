@@ -10,11 +10,11 @@ from homeassistant.components.binary_sensor import (
     BinarySensorEntityDescription,
 )
 from homeassistant.components.binary_sensor.const import BinarySensorDeviceClass
-from homeassistant.core import HomeAssistant, callback
+from homeassistant.core import HomeAssistant
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
 from .coordinator import EnvoyLegacyConfigEntry, EnvoyLegacyData
-from .entity import EnvoyLegacyInverterEntity
+from .entity import EnvoyLegacyInverterEntity, async_add_inverter_entities
 
 # Every entity reads the coordinator's data; none makes a request of its own.
 PARALLEL_UPDATES = 0
@@ -46,22 +46,14 @@ async def async_setup_entry(
 ) -> None:
     """Set up each microinverter's reporting status, as the Envoy lists them."""
     coordinator = entry.runtime_data
-    known: set[str] = set()
-
-    @callback
-    def add_new_inverters() -> None:
-        """Add the entities of inverters the Envoy lists for the first time."""
-        if not (new := coordinator.data.inverters.keys() - known):
-            return
-        known.update(new)
-        async_add_entities(
+    async_add_inverter_entities(
+        entry,
+        async_add_entities,
+        lambda serial: (
             EnvoyInverterBinarySensor(coordinator, description, serial)
-            for serial in sorted(new)
             for description in INVERTER_BINARY_SENSORS
-        )
-
-    add_new_inverters()
-    entry.async_on_unload(coordinator.async_add_listener(add_new_inverters))
+        ),
+    )
 
 
 class EnvoyInverterBinarySensor(EnvoyLegacyInverterEntity, BinarySensorEntity):

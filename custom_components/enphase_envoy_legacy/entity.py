@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable
+
 from homeassistant.core import callback
 from homeassistant.helpers.device_registry import DeviceInfo
-from homeassistant.helpers.entity import EntityDescription
+from homeassistant.helpers.entity import Entity, EntityDescription
+from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 from homeassistant.helpers.update_coordinator import CoordinatorEntity
 
 from .const import DOMAIN, MANUFACTURER
-from .coordinator import EnvoyLegacyCoordinator
+from .coordinator import EnvoyLegacyConfigEntry, EnvoyLegacyCoordinator
 
 
 class EnvoyLegacyEntity(CoordinatorEntity[EnvoyLegacyCoordinator]):
@@ -78,3 +81,28 @@ class EnvoyLegacyInverterEntity(CoordinatorEntity[EnvoyLegacyCoordinator]):
         """Return what the entity shows; it is written again only when this changes."""
         available = self.available
         return (available, self.state if available else None)
+
+
+def async_add_inverter_entities(
+    entry: EnvoyLegacyConfigEntry,
+    async_add_entities: AddConfigEntryEntitiesCallback,
+    entities_for: Callable[[str], Iterable[Entity]],
+) -> None:
+    """Add each microinverter's entities once the Envoy lists it: now, and at later polls.
+
+    An inverter listed for the first time (a new panel, one offline at setup) gets its
+    entities without a restart.
+    """
+    coordinator = entry.runtime_data
+    known: set[str] = set()
+
+    @callback
+    def add_new_inverters() -> None:
+        # After a failed poll the data is the last good reading: nothing new in it.
+        if not (new := coordinator.data.inverters.keys() - known):
+            return
+        known.update(new)
+        async_add_entities(entity for serial in sorted(new) for entity in entities_for(serial))
+
+    add_new_inverters()
+    entry.async_on_unload(coordinator.async_add_listener(add_new_inverters))

@@ -17,7 +17,7 @@ from homeassistant.core import HomeAssistant, callback
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
 from .coordinator import EnvoyLegacyConfigEntry, EnvoyLegacyData
-from .entity import EnvoyLegacyEntity, EnvoyLegacyInverterEntity
+from .entity import EnvoyLegacyEntity, EnvoyLegacyInverterEntity, async_add_inverter_entities
 
 # Every entity reads the coordinator's data; none makes a request of its own.
 PARALLEL_UPDATES = 0
@@ -179,23 +179,14 @@ async def async_setup_entry(
     async_add_entities(
         EnvoyProductionSensor(coordinator, description) for description in PRODUCTION_SENSORS
     )
-    known: set[str] = set()
-
-    @callback
-    def add_new_inverters() -> None:
-        """Add the entities of inverters the Envoy lists for the first time."""
-        # After a failed poll the data is the last good reading: nothing new in it.
-        if not (new := coordinator.data.inverters.keys() - known):
-            return
-        known.update(new)
-        async_add_entities(
+    async_add_inverter_entities(
+        entry,
+        async_add_entities,
+        lambda serial: (
             EnvoyInverterSensor(coordinator, description, serial)
-            for serial in sorted(new)
             for description in INVERTER_SENSORS
-        )
-
-    add_new_inverters()
-    entry.async_on_unload(coordinator.async_add_listener(add_new_inverters))
+        ),
+    )
 
 
 class EnvoyProductionSensor(EnvoyLegacyEntity, SensorEntity):
