@@ -160,6 +160,7 @@ class EnvoyLegacyCoordinator(DataUpdateCoordinator[EnvoyLegacyData]):
         self.panels = PanelEnergy()
         self._problems: frozenset[str] = frozenset()
         self._listeners_saw_success = True
+        self._day: str | None = None  # the local day of the last poll
         self._reporting = 0
         # Issues outlive a reload of the entry: pick up the ones raised before it.
         prefix = silent_inverter_issue_id(self.serial, "")
@@ -235,8 +236,11 @@ class EnvoyLegacyCoordinator(DataUpdateCoordinator[EnvoyLegacyData]):
             raise _translated(UpdateFailed, "communication_error", err) from err
         self._auth_failures = 0
         day = now.date().isoformat()
-        # A new day starts every inverter's "energy today" again, read or not.
-        changed = {serial for serial in self.panels.panels if self.panels.new_day(serial, day)}
+        changed: set[str] = set()
+        if day != self._day:
+            # A new day starts every inverter's "energy today" again, read or not.
+            self._day = day
+            changed = {serial for serial in self.panels.panels if self.panels.new_day(serial, day)}
         if fresh_inverters:
             # Nothing else about the inverters can have changed without reading them (their
             # silence and retirement are judged at the next read, minutes later).
