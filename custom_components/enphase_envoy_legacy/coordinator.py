@@ -161,6 +161,7 @@ class EnvoyLegacyCoordinator(DataUpdateCoordinator[EnvoyLegacyData]):
         self._problems: frozenset[str] = frozenset()
         self._listeners_saw_success = True
         self._day: str | None = None  # the local day of the last poll
+        self._report_times: dict[str, float] = {}  # each listed inverter's last report
         self._reporting = 0
         # Issues outlive a reload of the entry: pick up the ones raised before it.
         prefix = silent_inverter_issue_id(self.serial, "")
@@ -247,7 +248,7 @@ class EnvoyLegacyCoordinator(DataUpdateCoordinator[EnvoyLegacyData]):
             self._update_silent_inverters(envoy.inverters, now)
             changed |= self._changed_inverters(previous, envoy, now)
             problems = self._problems
-            self._count_panels(envoy.inverters, now)
+            self._count_panels(envoy.inverters, changed, now)
             changed |= problems ^ self._problems
             self._site_peak = sum(
                 min(inverter.max_report_watts, MAX_MICROINVERTER_W)
@@ -292,17 +293,20 @@ class EnvoyLegacyCoordinator(DataUpdateCoordinator[EnvoyLegacyData]):
             except Exception:
                 self.logger.exception("Unexpected error updating a listener of %s", self.name)
 
-    def _count_panels(self, inverters: dict[str, EnvoyInverter], now: datetime) -> None:
-        """Count each listed inverter's new report; judge which stopped reporting."""
+    def _count_panels(
+        self, inverters: dict[str, EnvoyInverter], changed: set[str], now: datetime
+    ) -> None:
+        """Count the new reports of the inverters that changed; judge which stopped reporting."""
         interval = self.scheduler.interval
         day = now.date().isoformat()
+        retired = self.retired_inverters
         reports = {
-            serial: inverter.last_report_date.timestamp()
-            for serial, inverter in inverters.items()
-            if serial not in self.retired_inverters
+            serial: when for serial, when in self._report_times.items() if serial not in retired
         }
-        for serial, when in reports.items():
-            self.panels.report(serial, when, inverters[serial].last_report_watts, interval, day)
+        for serial in changed:
+            if (when := reports.get(serial)) is not None:
+                watts = inverters[serial].last_report_watts
+                self.panels.report(serial, when, watts, interval, day)
         timestamp = now.timestamp()
         self._problems = reporting_problems(reports, timestamp, interval)
         self._reporting = reporting_count(reports, timestamp, interval)
@@ -321,10 +325,10 @@ class EnvoyLegacyCoordinator(DataUpdateCoordinator[EnvoyLegacyData]):
         read_inverters = fetch.inverters or previous is None
         if read_inverters:
             inverters = self._keep_inverters_through_empty_lists(await self.client.inverters())
-            new_reports = self.scheduler.inverters_seen(
-                timestamp,
-                {serial: item.last_report_date.timestamp() for serial, item in inverters.items()},
-            )
+            self._report_times = {
+                serial: item.last_report_date.timestamp() for serial, item in inverters.items()
+            }
+            new_reports = self.scheduler.inverters_seen(timestamp, self._report_times)
         fresh = (
             production is None
             or fetch.production
