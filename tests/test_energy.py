@@ -245,3 +245,17 @@ def test_a_burst_of_reports_may_bring_an_interval_of_energy_at_once() -> None:
     strict = Site()
     strict.read(reading(1_000_000, watts=5_000))
     assert strict.read(reading(1_000_800, watts=5_000), after=timedelta(seconds=10)).suspect
+
+
+def test_a_site_far_above_the_starting_bound() -> None:
+    """A site sized by its inverters (300 kW here) is judged by that size at once.
+
+    Its first power reading is beyond the starting bound, but not garbage.
+    """
+    guard = EnergyGuard()
+    first = guard.update(reading(1_000_000, watts=200_000), START, site_peak_power=300_000)
+    assert (first.suspect, first.watts_now) == (False, 200_000)
+    assert guard.plausible_power() == 600_000
+    # Five minutes of 200 kW: 16.7 kWh, plausible for this site.
+    later = guard.update(reading(1_016_700, watts=200_000), START + 5 * MINUTE, 300_000)
+    assert (later.suspect, later.lifetime) == (False, 1_016_700)
