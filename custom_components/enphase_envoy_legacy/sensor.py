@@ -235,6 +235,11 @@ class EnvoyInverterSensor(EnvoyLegacyInverterEntity, SensorEntity):
             or self.inverter_serial not in self.coordinator.retired_inverters
         )
 
+    def _shown_state(self) -> tuple[object, ...]:
+        """Return the availability and the value (cheaper than the formatted state)."""
+        available = self.available
+        return (available, self.native_value if available else None)
+
     @property
     def native_value(self) -> float | int | datetime | None:
         """Return the value from the inverter's last report, or derived from its reports.
