@@ -89,6 +89,7 @@ ensure_develop_venv() {
         if [ "$(cat "$venv/.requirements.sha256" 2>/dev/null)" != "$stamp" ]; then
             echo "==> Installing Home Assistant into $venv (first run: a few minutes)" >&2
             "$python" -m venv "$venv"
+            rm -f "$venv/.e2e-warm"  # a new Home Assistant starts cold (scripts/e2e)
             "$venv/bin/pip" install -q -r requirements_develop.txt >&2
             echo "$stamp" >"$venv/.requirements.sha256"
         fi

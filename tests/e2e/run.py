@@ -12,10 +12,14 @@ import time
 import urllib.error
 import urllib.parse
 import urllib.request
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from playwright.sync_api import Locator, Page, expect, sync_playwright
+from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
 CHROMIUM_FLAGS = [
     "--headless",
@@ -28,6 +32,71 @@ CHROMIUM_FLAGS = [
 ]
 FAILURE_SHOT = "/tmp/enphase_envoy_legacy-e2e-failure.png"  # noqa: S108 - a debugging aid
 USER = {"name": "Envoy owner", "username": "owner", "password": "e2e-password-1", "language": "en"}
+# The frontend is ready when its launch screen ("Loading...") is gone and it holds a connection.
+SHELL_READY = """() => {
+    const ha = document.querySelector("home-assistant");
+    return !document.getElementById("ha-launch-screen")
+        && Boolean(ha && ha.hass && ha.hass.connected);
+}"""
+NOT_YET = (urllib.error.URLError, ConnectionError, TimeoutError, OSError, ValueError)
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class Limits:
+    """How long each kind of wait may take, in seconds.
+
+    A cold start (a virtualenv, a browser or a Home Assistant that never ran here) first
+    installs the frontend and integration requirements and compiles every import: minutes.
+    Once warm, the same waits end in seconds, so their limits are short.
+    """
+
+    start: float  # Home Assistant's API answering, the simulator answering
+    running: float  # Home Assistant's core state RUNNING and its services described
+    app_shell: float  # the frontend's app shell rendered in the browser
+    dialog: float  # a dialog's or a page's content present
+
+    @classmethod
+    def for_start(cls, *, cold: bool) -> Limits:
+        """Generous bounded limits for a cold start, short ones once warm."""
+        if cold:
+            return cls(start=900, running=900, app_shell=300, dialog=120)
+        return cls(start=180, running=180, app_shell=90, dialog=45)
+
+
+class StepError(Exception):
+    """A step of the check did not reach its state; the message names the step."""
+
+
+@contextmanager
+def step(name: str) -> Iterator[None]:
+    """Run one step: print it, and on failure say which step it was."""
+    print(f"e2e: {name}", flush=True)  # noqa: T201
+    started = time.monotonic()
+    try:
+        yield
+    except StepError as err:
+        raise StepError(f"{name}: {err}") from err
+    except Exception as err:
+        message = f"{name}: {type(err).__name__}: {err}"
+        raise StepError(message) from err
+    print(f"e2e:   done in {time.monotonic() - started:.1f} s", flush=True)  # noqa: T201
+
+
+def wait_until(what: str, check: Callable[[], T | None], limit: float, every: float = 2) -> T:
+    """Poll check() until it returns something other than None; fail after limit seconds."""
+    deadline = time.monotonic() + limit
+    last = "no answer yet"
+    while True:
+        try:
+            result = check()
+        except NOT_YET as err:
+            result, last = None, f"{type(err).__name__}: {err}"
+        if result is not None:
+            return result
+        if time.monotonic() > deadline:
+            raise StepError(f"{what}: not within {limit:.0f} s (last: {last})")
+        time.sleep(every)
 
 
 def request(
@@ -55,17 +124,29 @@ def request(
         return json.loads(answer.read() or b"null")
 
 
-def wait_for_onboarding(base: str, seconds: float = 300) -> None:
-    """Wait until Home Assistant answers (its first start installs the frontend)."""
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        try:
-            request(f"{base}/api/onboarding")
-        except (urllib.error.URLError, ConnectionError, TimeoutError):
-            time.sleep(2)
-            continue
-        return
-    sys.exit(f"Home Assistant did not answer at {base} within {seconds:.0f} s")
+def api_answering(base: str) -> list[dict[str, Any]] | None:
+    """Onboarding's steps, once Home Assistant's HTTP API answers."""
+    steps = request(f"{base}/api/onboarding")
+    return steps if isinstance(steps, list) else None
+
+
+def core_running(base: str, token: str) -> bool | None:
+    """Tell whether Home Assistant has started and can describe its services.
+
+    The frontend's first calls include the service descriptions; on a cold start they fail
+    while Home Assistant is still installing integration requirements, and the frontend then
+    sits on its launch screen.
+    """
+    if request(f"{base}/api/config", token=token).get("state") != "RUNNING":
+        return None
+    return True if isinstance(request(f"{base}/api/services", token=token), list) else None
+
+
+def simulator_answering(envoy_host: str) -> bool:
+    """Tell whether the Envoy simulator serves its identity."""
+    url = f"http://{envoy_host}/info.xml"
+    with urllib.request.urlopen(url, timeout=10) as answer:
+        return bool(answer.read())
 
 
 def onboard(base: str) -> dict[str, Any]:
@@ -85,6 +166,17 @@ def onboard(base: str) -> dict[str, Any]:
     return tokens
 
 
+def open_app(page: Page, url: str, limits: Limits) -> None:
+    """Open a page and wait for the app shell; reload once if it sits on the launch screen."""
+    page.goto(url)
+    try:
+        page.wait_for_function(SHELL_READY, timeout=limits.app_shell * 1000 / 2)
+    except PlaywrightTimeout:
+        print("e2e:   still on the launch screen; reloading once", flush=True)  # noqa: T201
+        page.reload()
+        page.wait_for_function(SHELL_READY, timeout=limits.app_shell * 1000 / 2)
+
+
 def call_ws(page: Page, message: dict[str, Any]) -> Any:
     """Send a websocket command through the frontend's own connection."""
     return page.evaluate(
@@ -97,48 +189,69 @@ def field(page: Page, name: str) -> Locator:
     return page.locator(f'[name="{name}"]').locator("input").first
 
 
-def add_integration(page: Page, shots: Path, envoy_host: str, serial: str) -> None:
+def add_integration(page: Page, shots: Path, envoy_host: str, serial: str, limits: Limits) -> None:
     """Add the integration the way a user does, with a wrong serial first."""
-    page.get_by_text("Add integration", exact=True).first.click()
-    page.get_by_placeholder("Search for a brand name").fill("Enphase Envoy Legacy")
-    page.get_by_text("Enphase Envoy Legacy", exact=True).first.click()
-    host = field(page, "host")
-    expect(host).to_be_visible(timeout=30_000)
-    host.fill(envoy_host)
-    field(page, "serial").fill(serial[:-1] + "0")
-    page.get_by_role("button", name="Submit").click()
-    expect(page.get_by_text(f"reports serial number {serial}")).to_be_visible(timeout=30_000)
-    page.screenshot(path=shots / "config-flow-wrong-serial.png")
-    field(page, "serial").fill(serial)
-    page.get_by_role("button", name="Submit").click()
-    # Home Assistant then offers to name the new devices and assign them to areas.
-    expect(page.get_by_text("Name and assign")).to_be_visible(timeout=30_000)
-    page.screenshot(path=shots / "config-flow-devices.png")
-    page.get_by_role("button", name="Skip and finish").click()
+    wait = limits.dialog * 1000
+    with step("the integrations page lists its 'Add integration' button"):
+        add = page.get_by_text("Add integration", exact=True).first
+        expect(add).to_be_visible(timeout=wait)
+        add.click()
+    with step("the brand search finds Enphase Envoy Legacy"):
+        search = page.get_by_placeholder("Search for a brand name")
+        expect(search).to_be_visible(timeout=wait)
+        search.fill("Enphase Envoy Legacy")
+        brand = page.get_by_text("Enphase Envoy Legacy", exact=True).first
+        expect(brand).to_be_visible(timeout=wait)
+        brand.click()
+    with step("the flow asks for host and serial; a wrong serial is refused"):
+        host = field(page, "host")
+        expect(host).to_be_visible(timeout=wait)
+        host.fill(envoy_host)
+        field(page, "serial").fill(serial[:-1] + "0")
+        page.get_by_role("button", name="Submit").click()
+        expect(page.get_by_text(f"reports serial number {serial}")).to_be_visible(timeout=wait)
+        page.screenshot(path=shots / "config-flow-wrong-serial.png")
+    with step("the right serial creates the entry"):
+        field(page, "serial").fill(serial)
+        page.get_by_role("button", name="Submit").click()
+        # Home Assistant then offers to name the new devices and assign them to areas.
+        expect(page.get_by_text("Name and assign")).to_be_visible(timeout=wait)
+        page.screenshot(path=shots / "config-flow-devices.png")
+        page.get_by_role("button", name="Skip and finish").click()
 
 
-def check_devices(page: Page, serial: str) -> str:
-    """Check the Envoy and every inverter device exist with values; return the Envoy's id."""
+def devices_with_values(page: Page, serial: str) -> str | None:
+    """Return the Envoy device's id once it and its 40 inverters exist with values."""
     devices = call_ws(page, {"type": "config/device_registry/list"})
     ours = [
         device
         for device in devices
         if any(domain == "enphase_envoy_legacy" for domain, _ in device["identifiers"])
     ]
-    envoy = next(d for d in ours if ["enphase_envoy_legacy", serial] in d["identifiers"])
+    envoy = next((d for d in ours if ["enphase_envoy_legacy", serial] in d["identifiers"]), None)
+    if envoy is None:
+        return None
     inverters = [d for d in ours if d["via_device_id"] == envoy["id"]]
-    assert len(inverters) == 40, len(inverters)
     states = {state["entity_id"]: state for state in call_ws(page, {"type": "get_states"})}
-    assert float(states[f"sensor.envoy_{serial}_current_power"]["state"]) > 0
-    assert float(states[f"sensor.envoy_{serial}_lifetime_energy"]["state"]) > 0
-    for inverter in inverters:
-        (identifier,) = inverter["identifiers"]
-        power = states[f"sensor.inverter_{identifier[1]}_current_power"]["state"]
-        assert float(power) >= 0, (identifier, power)
+    wanted = [
+        f"sensor.envoy_{serial}_current_power",
+        f"sensor.envoy_{serial}_lifetime_energy",
+        *(
+            f"sensor.inverter_{identifier[1]}_current_power"
+            for inverter in inverters
+            for identifier in inverter["identifiers"]
+        ),
+    ]
+    if len(inverters) != 40 or any(entity not in states for entity in wanted):
+        return None
+    assert float(states[wanted[0]]["state"]) > 0, states[wanted[0]]
+    assert float(states[wanted[1]]["state"]) > 0, states[wanted[1]]
+    for entity in wanted[2:]:
+        assert float(states[entity]["state"]) >= 0, states[entity]
     return str(envoy["id"])
 
 
-def check_energy(page: Page, shots: Path, serial: str) -> None:
+def check_energy(page: Page, shots: Path, serial: str, limits: Limits) -> None:
     """Use the lifetime sensor as solar production; Home Assistant must find nothing wrong."""
     sensor = f"sensor.envoy_{serial}_lifetime_energy"
     call_ws(
@@ -151,39 +264,72 @@ def check_energy(page: Page, shots: Path, serial: str) -> None:
             "device_consumption": [],
         },
     )
+
     # A new sensor has no statistics until the recorder's next five-minute compile; until
     # then Home Assistant says "statistics_not_defined". Anything else is a real problem.
-    deadline = time.monotonic() + 7 * 60
-    while True:
-        validation = call_ws(page, {"type": "energy/validate"})
+    def validated() -> dict[str, Any] | None:
+        validation: dict[str, Any] = call_ws(page, {"type": "energy/validate"})
         problems = [issue for source in validation["energy_sources"] for issue in source]
-        waiting = [p for p in problems if p["type"] == "statistics_not_defined"]
-        if not problems or problems != waiting or time.monotonic() > deadline:
-            break
-        page.wait_for_timeout(15_000)
+        if any(p["type"] != "statistics_not_defined" for p in problems):
+            raise StepError(f"energy/validate: {json.dumps(validation)}")
+        return None if problems else validation
+
+    validation = wait_until("energy/validate clean", validated, limit=7 * 60, every=15)
     print("energy/validate:", json.dumps(validation))  # noqa: T201
-    assert not problems, problems
-    page.goto(f"{page.url.split('/config')[0]}/energy")
-    page.wait_for_timeout(5000)
+    open_app(page, f"{page.url.split('/config')[0]}/energy", limits)
+    page.wait_for_timeout(5000)  # the charts animate in
     page.screenshot(path=shots / "energy-dashboard.png", full_page=True)
 
 
+def log_tail(path: Path | None, lines: int = 60) -> str:
+    """Return the end of Home Assistant's log, for a failure report."""
+    if path is None or not path.exists():
+        return "(no Home Assistant log)"
+    return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
+
+
+def fail(message: str, ha_log: Path | None) -> None:
+    """Exit non-zero, naming the step, with the end of Home Assistant's log."""
+    print(f"--- the last lines of Home Assistant's log ({ha_log}) ---")  # noqa: T201
+    print(log_tail(ha_log))  # noqa: T201
+    sys.exit(f"e2e failed: {message}")
+
+
 def main() -> None:
-    """Run the whole check; exit non-zero with a screenshot on any failure."""
+    """Run the whole check; exit non-zero with the step, a screenshot and the log on failure."""
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--url", required=True)
     parser.add_argument("--envoy-host", required=True)
     parser.add_argument("--serial", required=True)
     parser.add_argument("--screenshots", type=Path, required=True)
+    parser.add_argument("--ha-log", type=Path, help="Home Assistant's log, shown on failure")
+    parser.add_argument("--cold", action="store_true", help="first start here: long limits")
     args = parser.parse_args()
     base: str = args.url
     shots: Path = args.screenshots
     shots.mkdir(parents=True, exist_ok=True)
+    limits = Limits.for_start(cold=args.cold)
+    print(f"e2e: {'cold' if args.cold else 'warm'} start, limits {limits}", flush=True)  # noqa: T201
+    try:
+        run(args, base, shots, limits)
+    except StepError as err:
+        fail(str(err), args.ha_log)
+    print("e2e: the flow, the devices and the Energy dashboard check out")  # noqa: T201
 
-    wait_for_onboarding(base)
-    tokens = onboard(base)
+
+def run(args: argparse.Namespace, base: str, shots: Path, limits: Limits) -> None:
+    """Every step, in order; a failed step raises StepError naming it."""
+    with step("Home Assistant's API answers"):
+        wait_until("Home Assistant's API", lambda: api_answering(base), limits.start)
+    with step("onboarding done"):
+        tokens = onboard(base)
+    token = tokens["access_token"]
+    with step("Home Assistant running, its services described"):
+        wait_until("core state RUNNING", lambda: core_running(base, token), limits.running)
+    with step("the Envoy simulator answers"):
+        wait_until("the simulator", lambda: simulator_answering(args.envoy_host), limits.start)
     stored = {
-        "access_token": tokens["access_token"],
+        "access_token": token,
         "token_type": "Bearer",
         "expires_in": tokens["expires_in"],
         "refresh_token": tokens["refresh_token"],
@@ -200,24 +346,28 @@ def main() -> None:
             f"window.localStorage.setItem('hassTokens', {json.dumps(json.dumps(stored))});"
         )
         page = context.new_page()
-        page.set_default_timeout(60_000)
+        page.set_default_timeout(limits.dialog * 1000)
         try:
-            page.goto(f"{base}/config/integrations")
-            add_integration(page, shots, args.envoy_host, args.serial)
-            page.wait_for_timeout(3000)
-            envoy_id = check_devices(page, args.serial)
-            page.goto(f"{base}/config/devices/device/{envoy_id}")
-            expect(page.get_by_text(f"Envoy {args.serial}").first).to_be_visible()
-            page.wait_for_timeout(3000)
-            page.screenshot(path=shots / "envoy-device.png", full_page=True)
-            check_energy(page, shots, args.serial)
-        except Exception:
+            with step("the frontend's app shell renders"):
+                open_app(page, f"{base}/config/integrations", limits)
+            add_integration(page, shots, args.envoy_host, args.serial, limits)
+            with step("the Envoy and its 40 inverters exist with values"):
+                envoy_id = wait_until(
+                    "devices and values", lambda: devices_with_values(page, args.serial), 60
+                )
+            with step("the Envoy's device page shows it"):
+                open_app(page, f"{base}/config/devices/device/{envoy_id}", limits)
+                expect(page.get_by_text(f"Envoy {args.serial}").first).to_be_visible()
+                page.wait_for_timeout(3000)  # the history charts fill in
+                page.screenshot(path=shots / "envoy-device.png", full_page=True)
+            with step("the Energy dashboard accepts the lifetime sensor"):
+                check_energy(page, shots, args.serial, limits)
+        except StepError:
             page.screenshot(path=FAILURE_SHOT, full_page=True)
-            print(f"e2e failed; the page at that moment: {FAILURE_SHOT}")  # noqa: T201
+            print(f"e2e: the page at the failure: {FAILURE_SHOT}")  # noqa: T201
             raise
         finally:
             browser.close()
-    print("e2e: the flow, the devices and the Energy dashboard check out")  # noqa: T201
 
 
 if __name__ == "__main__":
