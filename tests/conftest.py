@@ -5,6 +5,7 @@ Every test talks real HTTP to an Envoy simulator on 127.0.0.1.
 
 from __future__ import annotations
 
+import os
 from collections.abc import AsyncGenerator, Generator
 from typing import Any
 from unittest.mock import AsyncMock, PropertyMock, patch
@@ -12,6 +13,7 @@ from unittest.mock import AsyncMock, PropertyMock, patch
 import pytest
 from homeassistant.const import CONF_HOST
 from homeassistant.core import HomeAssistant
+from hypothesis import HealthCheck, settings
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 from pytest_homeassistant_custom_component.syrupy import HomeAssistantSnapshotExtension
 from syrupy.assertion import SnapshotAssertion
@@ -20,6 +22,18 @@ from syrupy.assertion import SnapshotAssertion
 # this repository's custom_components package and not the test harness's own.
 from custom_components.enphase_envoy_legacy.const import CONF_SERIAL, DOMAIN
 from tests.simulator import EnvoySimulator
+
+# Property tests (hypothesis): no per-example deadline, since a cold machine is slow and a
+# time limit is no property of ours. In CI the examples are derived from each test's name
+# (derandomize), so a run there is repeatable; on a developer's machine they vary run to run.
+settings.register_profile(
+    "project",
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture],
+    derandomize=bool(os.environ.get("CI")),
+    print_blob=True,
+)
+settings.load_profile("project")
 
 
 @pytest.fixture(autouse=True)
