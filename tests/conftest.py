@@ -21,6 +21,7 @@ from syrupy.assertion import SnapshotAssertion
 # Import the integration before the hass fixture starts, so that Home Assistant's loader finds
 # this repository's custom_components package and not the test harness's own.
 from custom_components.enphase_envoy_legacy.const import CONF_SERIAL, DOMAIN
+from custom_components.enphase_envoy_legacy.naming import entry_title
 from tests.simulator import EnvoySimulator
 
 # Property tests (hypothesis): no per-example deadline, since a cold machine is slow and a
@@ -83,7 +84,8 @@ def mock_config_entry(
     """Return a config entry for the simulated Envoy."""
     entry = MockConfigEntry(
         domain=DOMAIN,
-        title=f"Envoy {simulator.serial}",
+        title=entry_title(simulator.serial),
+        minor_version=2,
         unique_id=simulator.serial,
         data={CONF_HOST: simulator.host, CONF_SERIAL: simulator.serial},
     )

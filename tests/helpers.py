@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import json
+import logging
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 from freezegun.api import FrozenDateTimeFactory
@@ -14,10 +17,18 @@ from pytest_homeassistant_custom_component.common import MockConfigEntry, async_
 from custom_components.enphase_envoy_legacy.const import DEFAULT_SCAN_INTERVAL, DOMAIN
 from tests.simulator import EnvoySimulator
 
+TRANSLATIONS = Path(__file__).parent.parent / "custom_components" / DOMAIN / "translations"
+ENGLISH: dict[str, Any] = json.loads((TRANSLATIONS / "en.json").read_text())
+
 # The polling interval of a new entry.
 SCAN_INTERVAL = timedelta(seconds=DEFAULT_SCAN_INTERVAL)
 # Summer noon in the test instance's time zone (US/Pacific, near San Diego).
 NOON = datetime(2026, 6, 21, 19, 0, tzinfo=UTC)
+
+
+def exception_message(key: str) -> str:
+    """Return the English message of one of the integration's translated exceptions."""
+    return str(ENGLISH["exceptions"][key]["message"])
 
 
 async def poll(hass: HomeAssistant, freezer: FrozenDateTimeFactory) -> None:
@@ -66,3 +77,53 @@ def record_writes(hass: HomeAssistant) -> list[str]:
     hass.bus.async_listen(EVENT_STATE_CHANGED, record)
     hass.bus.async_listen(EVENT_STATE_REPORTED, record, event_filter=everything)
     return written
+
+
+# Where what a user pastes from Home Assistant's log comes from: the integration's own lines
+# (debug included, when the user turned it on; its coordinator's lines are among them), Home
+# Assistant's lines about its config entries, and every warning or error. (The entity
+# registry's info lines name entity ids, which hold the serial: they stay as they are, since
+# changing them would break users' automations.) The simulator's server side (aiohttp.server,
+# aiohttp.access, the simulator) is the Envoy, not Home Assistant; the test harness's own
+# storage dumps are not in a real log.
+OUR_LOGGERS = ("custom_components.enphase_envoy_legacy", "homeassistant.config_entries")
+ENVOY_SIDE = ("aiohttp.server", "aiohttp.access", "tests.simulator")
+
+
+def secrets_of(simulator: EnvoySimulator) -> dict[str, str]:
+    """Return what must never show in a log or an error: the serial and its passwords."""
+    return {
+        "serial": simulator.serial,
+        "password of the user envoy": simulator.password_for("envoy"),
+        "password of the user installer": simulator.password_for("installer"),
+    }
+
+
+def secrets_said(
+    records: list[logging.LogRecord], simulator: EnvoySimulator, shown: list[str]
+) -> list[str]:
+    """Return each log record or error shown that holds a secret, or the host where it must not.
+
+    The serial, its last six characters (the envoy user's password) and the installer's
+    password may show nowhere; the Envoy's host not in warnings, errors and UI messages.
+    """
+    secrets = secrets_of(simulator)
+    found = []
+    for record in records:
+        if record.name.startswith(ENVOY_SIDE):
+            continue
+        if not record.name.startswith(OUR_LOGGERS) and record.levelno < logging.WARNING:
+            continue
+        text = record.getMessage()
+        if record.exc_info is not None and record.exc_info[1] is not None:
+            text += f" {record.exc_info[1]}"
+        found += [
+            f"{name} in {record.name}: {text}" for name, value in secrets.items() if value in text
+        ]
+        if record.levelno >= logging.WARNING and simulator.host in text:
+            found.append(f"host in {record.name}: {text}")
+    for text in shown:
+        found += [f"{name} shown: {text}" for name, value in secrets.items() if value in text]
+        if simulator.host in text:
+            found.append(f"host shown: {text}")
+    return found

@@ -34,7 +34,7 @@ async def test_user_flow(
         result["flow_id"], {CONF_HOST: f" {simulator.host} ", CONF_SERIAL: " 121621012167 "}
     )
     assert result["type"] is FlowResultType.CREATE_ENTRY
-    assert result["title"] == "Envoy 121621012167"
+    assert result["title"] == "Envoy 121621******"
     assert result["data"] == {CONF_HOST: simulator.host, CONF_SERIAL: "121621012167"}
     assert result["result"].unique_id == "121621012167"
     assert mock_setup_entry.call_count == 1
@@ -71,6 +71,10 @@ def _nothing_listening(simulator: EnvoySimulator, data: dict[str, str]) -> None:
     data[CONF_HOST] = "127.0.0.1:1"
 
 
+def _dropping(simulator: EnvoySimulator, data: dict[str, str]) -> None:
+    simulator.fail("*", drop=True)
+
+
 def _wrong_serial(simulator: EnvoySimulator, data: dict[str, str]) -> None:
     data[CONF_SERIAL] = "121621000000"
 
@@ -91,12 +95,13 @@ def _html_as_json(simulator: EnvoySimulator, data: dict[str, str]) -> None:
     ("breakage", "errors", "placeholder"),
     [
         (_bad_host, {CONF_HOST: "invalid_host"}, None),
-        (_nothing_listening, {"base": "cannot_connect"}, "error"),
-        (_busy, {"base": "cannot_connect"}, "error"),
+        (_nothing_listening, {"base": "connection_refused"}, None),
+        (_dropping, {"base": "connection_lost"}, None),
+        (_busy, {"base": "http_error"}, None),
         (_wrong_serial, {CONF_SERIAL: "wrong_serial"}, "found"),
         (_no_user_accepted, {"base": "invalid_auth"}, None),
-        (_token_firmware, {"base": "unsupported_firmware"}, "error"),
-        (_html_as_json, {"base": "invalid_response"}, "error"),
+        (_token_firmware, {"base": "unsupported_firmware"}, None),
+        (_html_as_json, {"base": "invalid_response"}, None),
     ],
 )
 async def test_user_flow_errors_then_recovery(
@@ -207,4 +212,4 @@ async def test_flow_through_the_frontend_api(
     )
     created = await response.json()
     assert created["type"] == "create_entry"
-    assert created["title"] == f"Envoy {simulator.serial}"
+    assert created["title"] == f"Envoy {simulator.serial[:-6]}******"

@@ -155,7 +155,8 @@ async def test_reconfigure(
         result["flow_id"], {CONF_HOST: "127.0.0.1:1"}
     )
     assert result["type"] is FlowResultType.FORM
-    assert result["errors"] == {"base": "cannot_connect"}
+    # What it means, in the user's language; not aiohttp's message with the address in it.
+    assert result["errors"] == {"base": "connection_refused"}
     assert init_integration.data[CONF_HOST] == simulator.host
 
     new_host = f"http://{simulator.host}/"
@@ -172,7 +173,10 @@ async def test_reconfigure(
 async def test_reconfigure_refuses_another_envoy(
     hass: HomeAssistant, simulator: EnvoySimulator, init_integration: MockConfigEntry
 ) -> None:
-    """An address where another Envoy answers is refused, naming both serials."""
+    """An address where another Envoy answers is refused, naming the one found there.
+
+    The entry's own serial is not repeated: its last six characters are its password.
+    """
     simulator.identify_as(serial="121699999999")
     result = await init_integration.start_reconfigure_flow(hass)
     result = await hass.config_entries.flow.async_configure(
@@ -180,10 +184,7 @@ async def test_reconfigure_refuses_another_envoy(
     )
     assert result["type"] is FlowResultType.ABORT
     assert result["reason"] == "unique_id_mismatch"
-    assert result["description_placeholders"] == {
-        "found": "121699999999",
-        "serial": simulator.serial,
-    }
+    assert result["description_placeholders"] == {"found": "121699999999"}
 
 
 async def test_options(

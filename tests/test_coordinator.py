@@ -10,7 +10,7 @@ from homeassistant.core import HomeAssistant, callback
 from pytest_homeassistant_custom_component.common import MockConfigEntry, async_fire_time_changed
 
 from custom_components.enphase_envoy_legacy.const import DOMAIN
-from tests.helpers import SCAN_INTERVAL, poll, record_writes, state
+from tests.helpers import SCAN_INTERVAL, exception_message, poll, record_writes, state
 from tests.simulator import PATH_INFO, PATH_INVERTERS, PATH_PRODUCTION, EnvoySimulator
 
 LIFETIME = "sensor.envoy_121621012167_lifetime_energy"
@@ -64,7 +64,9 @@ async def test_failure_makes_entities_unavailable_then_recovers(
     await poll(hass, freezer)
     for entity_id in (POWER, LIFETIME, INVERTER_POWER):
         assert state(hass, entity_id) == STATE_UNAVAILABLE
-    assert "Error communicating with the Envoy" in caplog.text
+    coordinator = init_integration.runtime_data
+    assert f"Error fetching {coordinator.name} data: The Envoy " in caplog.text
+    assert simulator.serial not in coordinator.name
 
     simulator.heal()
     simulator.production["wattHoursLifetime"] += 100
@@ -122,7 +124,7 @@ async def test_not_ready_when_envoy_away(
     mock_config_entry.add_to_hass(hass)
     await hass.config_entries.async_setup(mock_config_entry.entry_id)
     assert mock_config_entry.state is ConfigEntryState.SETUP_RETRY
-    assert "Error communicating with the Envoy" in str(mock_config_entry.reason)
+    assert mock_config_entry.reason == exception_message("connection_lost")
 
 
 async def test_not_ready_when_first_poll_fails(
@@ -143,7 +145,7 @@ async def test_not_ready_when_another_envoy_answers(
     mock_config_entry.add_to_hass(hass)
     await hass.config_entries.async_setup(mock_config_entry.entry_id)
     assert mock_config_entry.state is ConfigEntryState.SETUP_RETRY
-    assert "reports serial number 999, not 121621012167" in str(mock_config_entry.reason)
+    assert mock_config_entry.reason == exception_message("serial_mismatch")
     assert simulator.count(PATH_PRODUCTION) == 0
 
 
@@ -155,7 +157,7 @@ async def test_token_firmware_is_a_setup_error(
     mock_config_entry.add_to_hass(hass)
     await hass.config_entries.async_setup(mock_config_entry.entry_id)
     assert mock_config_entry.state is ConfigEntryState.SETUP_ERROR
-    assert "built-in Enphase Envoy integration" in str(mock_config_entry.reason)
+    assert mock_config_entry.reason == exception_message("unsupported_firmware")
 
 
 async def test_single_refusal_recovers_without_reauth(

@@ -29,7 +29,7 @@ from pytest_homeassistant_custom_component.common import MockConfigEntry
 from custom_components.enphase_envoy_legacy.const import DOMAIN
 from custom_components.enphase_envoy_legacy.coordinator import EnvoyLegacyCoordinator
 from custom_components.enphase_envoy_legacy.schedule import PollScheduler
-from tests.helpers import NOON, poll, report_all, state
+from tests.helpers import NOON, poll, report_all, secrets_said, state
 from tests.simulator import PATH_INVERTERS, PATH_PRODUCTION, EnvoySimulator
 
 SERIAL = "121621012167"
@@ -41,6 +41,22 @@ ENTITIES = (POWER, TODAY, LIFETIME, INVERTER)
 LOGGER_NAME = "custom_components.enphase_envoy_legacy"
 
 type Step = Callable[[EnvoySimulator], Awaitable[None] | None]
+
+
+@pytest.fixture(autouse=True)
+def nothing_secret_said(
+    hass: HomeAssistant, simulator: EnvoySimulator, caplog: pytest.LogCaptureFixture
+) -> Generator[None]:
+    """Every fault here: no log line and no error shown holds the serial or a password.
+
+    Nor the Envoy's host, in a warning, an error or what the UI shows. Users paste these
+    logs into public bug reports, and the serial's last six characters are a password.
+    """
+    caplog.set_level(logging.DEBUG, logger=LOGGER_NAME)
+    yield
+    shown = [str(entry.reason) for entry in hass.config_entries.async_entries(DOMAIN)]
+    records = [*caplog.get_records("setup"), *caplog.get_records("call")]
+    assert not secrets_said(records, simulator, shown)
 
 
 @pytest.fixture(autouse=True)
@@ -250,7 +266,7 @@ async def test_timeout_survived(
     assert not [record for record in ours if record.exc_info]
     said = [record.getMessage() for record in ours if record.levelno >= logging.INFO]
     assert len(said) == 2, said
-    assert "no answer within 0.5 s" in said[0]
+    assert said[0].endswith("The Envoy did not answer in time")
 
 
 @pytest.mark.parametrize(("keep_alive", "resets"), [(True, 1), (False, 0)])
@@ -336,7 +352,7 @@ async def test_dns_failure_survived(
     resolver.broken = True
     await poll(hass, freezer)
     assert state(hass, POWER) == STATE_UNAVAILABLE
-    assert "does not resolve" in caplog.text
+    assert "The Envoy's host name does not resolve to an address" in caplog.text
     resolver.broken = False
     await poll(hass, freezer)
     assert state(hass, POWER) == "7907"

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import pytest
 from homeassistant.config_entries import ConfigEntryState
+from homeassistant.const import CONF_HOST
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers import device_registry as dr
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
+from custom_components.enphase_envoy_legacy.const import CONF_SERIAL, DOMAIN
 from tests.helpers import device
 from tests.simulator import PATH_INFO, PATH_INVERTERS, PATH_PRODUCTION, EnvoySimulator
 
@@ -49,3 +52,49 @@ async def test_setup_and_unload(
     assert await hass.config_entries.async_unload(entry.entry_id)
     await hass.async_block_till_done()
     assert entry.state is ConfigEntryState.NOT_LOADED
+
+
+@pytest.mark.parametrize(
+    ("title", "expected"),
+    [
+        ("Envoy {serial}", "Envoy {start}******"),  # the title 1.1 gave: masked
+        ("Garage roof", "Garage roof"),  # the user's own title: kept
+    ],
+)
+async def test_migration_masks_the_serial_in_the_title(
+    hass: HomeAssistant, simulator: EnvoySimulator, title: str, expected: str
+) -> None:
+    """An entry from release 1.1 keeps everything but the serial's last six in its title."""
+    serial = simulator.serial
+    entry = MockConfigEntry(
+        domain=DOMAIN,
+        title=title.format(serial=serial),
+        version=1,
+        minor_version=1,
+        unique_id=simulator.serial,
+        data={CONF_HOST: simulator.host, CONF_SERIAL: simulator.serial},
+    )
+    entry.add_to_hass(hass)
+    assert await hass.config_entries.async_setup(entry.entry_id)
+    assert entry.state is ConfigEntryState.LOADED
+    assert (entry.title, entry.minor_version) == (expected.format(start=serial[:-6]), 2)
+
+
+@pytest.mark.parametrize(("version", "minor_version"), [(2, 1), (1, 3)])
+async def test_migration_of_entries_from_newer_releases(
+    hass: HomeAssistant, simulator: EnvoySimulator, version: int, minor_version: int
+) -> None:
+    """A major version from a newer release is refused; a newer minor one loads as it is."""
+    entry = MockConfigEntry(
+        domain=DOMAIN,
+        title=f"Envoy {simulator.serial}",
+        version=version,
+        minor_version=minor_version,
+        unique_id=simulator.serial,
+        data={CONF_HOST: simulator.host, CONF_SERIAL: simulator.serial},
+    )
+    entry.add_to_hass(hass)
+    await hass.config_entries.async_setup(entry.entry_id)
+    expected = ConfigEntryState.MIGRATION_ERROR if version > 1 else ConfigEntryState.LOADED
+    assert entry.state is expected
+    assert entry.title == f"Envoy {simulator.serial}"

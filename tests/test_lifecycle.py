@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pytest
 from freezegun.api import FrozenDateTimeFactory
@@ -15,8 +16,9 @@ from homeassistant.setup import async_setup_component
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 from pytest_homeassistant_custom_component.typing import WebSocketGenerator
 
+from custom_components.enphase_envoy_legacy.census import UNLISTED_FOR_GOOD
 from custom_components.enphase_envoy_legacy.const import DOMAIN
-from tests.helpers import NOON, device, poll, report_all, state
+from tests.helpers import NOON, SCAN_INTERVAL, device, poll, report_all, state
 from tests.simulator import PATH_INFO, EnvoySimulator
 
 SERIAL = "121621012167"
@@ -268,3 +270,44 @@ async def test_no_silent_inverter_when_whole_site_is_silent(
     simulator.fail("*", status=503, body=b"")
     await poll(hass, freezer)
     assert not issue_registry.issues
+
+
+async def test_inverter_unlisted_for_months_is_forgotten(
+    hass: HomeAssistant,
+    freezer: FrozenDateTimeFactory,
+    simulator: EnvoySimulator,
+    init_integration: MockConfigEntry,
+    device_registry: dr.DeviceRegistry,
+    hass_storage: dict[str, Any],
+) -> None:
+    """Unlisted for three months: its device, entities and panel energy go; not a day before.
+
+    One that comes back within that time keeps everything and starts counting afresh.
+    """
+    coordinator = init_integration.runtime_data
+    gone, back = simulator.inverters[0], simulator.inverters[1]
+    simulator.inverters.remove(gone)
+    simulator.inverters.remove(back)
+    await poll(hass, freezer)
+    assert coordinator.panels.panels.keys() >= {gone["serialNumber"], back["serialNumber"]}
+
+    freezer.tick(timedelta(seconds=UNLISTED_FOR_GOOD) - 3 * SCAN_INTERVAL)
+    await poll(hass, freezer)
+    simulator.inverters.append(back)  # listed again, a minute short of three months
+    await poll(hass, freezer)
+    assert device(device_registry, init_integration, gone["serialNumber"]) is not None
+    simulator.inverters.remove(back)
+
+    await poll(hass, freezer)  # three months since it was first missed
+    assert device(device_registry, init_integration, gone["serialNumber"]) is None
+    assert hass.states.get(f"sensor.inverter_{gone['serialNumber']}_current_power") is None
+    assert gone["serialNumber"] not in coordinator.panels.panels
+    assert device(device_registry, init_integration, back["serialNumber"]) is not None
+    assert back["serialNumber"] in coordinator.panels.panels
+    assert init_integration.state is ConfigEntryState.LOADED
+
+    # What is stored forgets it too, and remembers since when the other is missing.
+    await coordinator.async_save_energy()
+    stored = hass_storage[f"{DOMAIN}.{init_integration.entry_id}.energy"]["data"]
+    assert gone["serialNumber"] not in stored["panels"]
+    assert set(stored["unlisted"]) == {back["serialNumber"]}

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+from custom_components.enphase_envoy_legacy.errors import Reason
 from custom_components.enphase_envoy_legacy.sensor import INVERTER_SENSORS, PRODUCTION_SENSORS
 
 INTEGRATION = Path(__file__).resolve().parent.parent / "custom_components" / "enphase_envoy_legacy"
@@ -38,6 +39,10 @@ def test_entity_names_and_icons() -> None:
 def test_config_flow_errors() -> None:
     """Every error the flow can show has its text, and every text is used."""
     used = set(re.findall(r'errors\[[^\]]+\] = "(\w+)"', _source("config_flow.py")))
+    # Every failure the client can report shows as its reason (errors.py), except a host
+    # that does not resolve: the flow shows that on the host field, as "invalid_host".
+    assert "reason(err).value" in _source("config_flow.py")
+    used |= set(Reason) - {Reason.HOST_NOT_FOUND}
     assert used == set(EN["config"]["error"])
 
 
@@ -71,7 +76,9 @@ def test_exception_and_issue_translations() -> None:
     """Every translated exception and repair issue has its text, and every text is used."""
     source = "".join(_source(module) for module in ("coordinator.py", "__init__.py"))
     used = set(re.findall(r'translation_key="(\w+)"', source))
-    used |= set(re.findall(r'_translated\(\w+, "(\w+)"', source))
+    # A failed poll raises the reason of the client's error (errors.py).
+    assert "translation_key=reason(err)" in source
+    used |= set(Reason)
     assert used == set(EN["exceptions"]) | set(EN["issues"])
     assert not set(EN["exceptions"]) & set(EN["issues"])
     for issue in EN["issues"].values():

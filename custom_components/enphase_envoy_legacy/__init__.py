@@ -7,10 +7,28 @@ from homeassistant.core import HomeAssistant
 from homeassistant.helpers import device_registry as dr
 from homeassistant.helpers import issue_registry as ir
 
-from .const import CONF_SERIAL, DOMAIN
+from .const import CONF_SERIAL, DOMAIN, LOGGER
 from .coordinator import EnvoyLegacyConfigEntry, EnvoyLegacyCoordinator, energy_store
+from .naming import entry_title, legacy_title
 
 PLATFORMS: list[Platform] = [Platform.BINARY_SENSOR, Platform.SENSOR]
+
+
+async def async_migrate_entry(hass: HomeAssistant, entry: EnvoyLegacyConfigEntry) -> bool:
+    """Bring an entry of an earlier release up to date.
+
+    1.1 -> 1.2: the title the integration gave ("Envoy" and the whole serial, whose last six
+    characters are the Envoy's password) loses those six characters: Home Assistant writes
+    the title into its log. A title the user chose stays as it is.
+    """
+    if entry.version > 1:
+        return False  # written by a newer release: refuse rather than guess
+    if entry.minor_version < 2:  # noqa: PLR2004 - the version this step migrates to
+        serial = entry.data[CONF_SERIAL]
+        title = entry_title(serial) if entry.title == legacy_title(serial) else entry.title
+        hass.config_entries.async_update_entry(entry, title=title, minor_version=2)
+        LOGGER.debug("Migrated an entry to version 1.2")
+    return True
 
 
 async def async_setup_entry(hass: HomeAssistant, entry: EnvoyLegacyConfigEntry) -> bool:

@@ -36,16 +36,15 @@ from .const import (
     MIN_SCAN_INTERVAL,
 )
 from .envoy_client import (
-    EnvoyAuthenticationError,
-    EnvoyBadDataError,
     EnvoyClient,
     EnvoyError,
     EnvoyHostError,
     EnvoyInfo,
-    EnvoyUnsupportedFirmwareError,
     base_url,
 )
 from .envoy_client.models import TOKEN_FIRMWARE_MAJOR
+from .errors import reason
+from .naming import entry_title
 
 USER_SCHEMA = vol.Schema(
     {
@@ -91,7 +90,8 @@ class EnvoyLegacyConfigFlow(ConfigFlow, domain=DOMAIN):
     """Set up an Envoy by host and serial, typed or discovered."""
 
     VERSION = 1
-    MINOR_VERSION = 1
+    # 1.2: titles without the serial's last six characters (see naming.py).
+    MINOR_VERSION = 2
 
     def __init__(self) -> None:
         """Start with nothing discovered."""
@@ -125,18 +125,11 @@ class EnvoyLegacyConfigFlow(ConfigFlow, domain=DOMAIN):
         except WrongSerialError as err:
             errors[CONF_SERIAL] = "wrong_serial"
             placeholders["found"] = str(err)
-        except EnvoyAuthenticationError as err:
-            errors["base"] = "invalid_auth"
-            placeholders["error"] = str(err)
-        except EnvoyUnsupportedFirmwareError as err:
-            errors["base"] = "unsupported_firmware"
-            placeholders["error"] = str(err)
-        except EnvoyBadDataError as err:
-            errors["base"] = "invalid_response"
-            placeholders["error"] = str(err)
         except EnvoyError as err:
-            errors["base"] = "cannot_connect"
-            placeholders["error"] = str(err)
+            # What the failure means, in the user's language: never the client's message,
+            # which may hold the address or the Envoy's challenge (see errors.py).
+            LOGGER.debug("Checking the Envoy failed: %s", err)
+            errors["base"] = reason(err).value
         except Exception:  # noqa: BLE001 - anything else must still end in a form, not a crash
             LOGGER.exception("Unexpected error while validating the Envoy")
             errors["base"] = "unknown"
@@ -159,7 +152,7 @@ class EnvoyLegacyConfigFlow(ConfigFlow, domain=DOMAIN):
             if info is not None:
                 await self.async_set_unique_id(info.serial, raise_on_progress=False)
                 self._abort_if_unique_id_configured()
-                return self.async_create_entry(title=f"Envoy {info.serial}", data=user_input)
+                return self.async_create_entry(title=entry_title(info.serial), data=user_input)
         return self.async_show_form(
             step_id="user",
             data_schema=self.add_suggested_values_to_schema(
@@ -178,10 +171,7 @@ class EnvoyLegacyConfigFlow(ConfigFlow, domain=DOMAIN):
         major = version.split(".", 1)[0]
         if major.isdigit() and int(major) >= TOKEN_FIRMWARE_MAJOR:
             LOGGER.debug(
-                "Ignoring Envoy %s at %s: firmware %s uses token authentication",
-                serial,
-                discovery_info.host,
-                version,
+                "Ignoring a discovered Envoy: firmware %s uses token authentication", version
             )
             return self.async_abort(reason="unsupported_firmware")
         if discovery_info.ip_address.version != 4:  # noqa: PLR2004 - IPv4
@@ -235,10 +225,7 @@ class EnvoyLegacyConfigFlow(ConfigFlow, domain=DOMAIN):
             if errors.get(CONF_SERIAL) == "wrong_serial":
                 return self.async_abort(
                     reason="unique_id_mismatch",
-                    description_placeholders={
-                        "found": placeholders["found"],
-                        "serial": entry.data[CONF_SERIAL],
-                    },
+                    description_placeholders={"found": placeholders["found"]},
                 )
             if info is not None:
                 return self.async_update_reload_and_abort(entry, data_updates={CONF_HOST: host})

@@ -19,6 +19,7 @@ from homeassistant.helpers.sun import get_astral_event_date, is_up
 from homeassistant.helpers.update_coordinator import DataUpdateCoordinator, UpdateFailed
 from homeassistant.util import dt as dt_util
 
+from .census import UNLISTED_FOR_GOOD, UnlistedInverters
 from .const import (
     AUTH_FAILURES_BEFORE_REAUTH,
     CONF_KEEP_ALIVE,
@@ -48,6 +49,8 @@ from .envoy_client import (
     EnvoyProduction,
     EnvoyUnsupportedFirmwareError,
 )
+from .errors import reason
+from .naming import entry_tag
 from .panels import PanelEnergy, PanelState, reporting_count, reporting_problems
 from .schedule import RECHECK, PollScheduler, RhythmState
 
@@ -103,13 +106,15 @@ def _info_from_dict(data: object) -> EnvoyInfo | None:
     )
 
 
-def _translated[E: HomeAssistantError](kind: type[E], key: str, err: EnvoyError) -> E:
-    """Return a Home Assistant exception with the translated message for a client error."""
-    return kind(
-        translation_domain=DOMAIN,
-        translation_key=key,
-        translation_placeholders={"error": str(err)},
-    )
+def _translated[E: HomeAssistantError](kind: type[E], err: EnvoyError) -> E:
+    """Return a Home Assistant exception saying what a client error means, in translation.
+
+    Home Assistant logs the message of a failed poll at ERROR: it names the reason only,
+    never the client's own message, which may hold the Envoy's address or its challenge
+    (see errors.py). That message goes to DEBUG.
+    """
+    LOGGER.debug("Envoy request failed: %s", err)
+    return kind(translation_domain=DOMAIN, translation_key=reason(err))
 
 
 def token_firmware_issue_id(serial: str) -> str:
@@ -136,11 +141,14 @@ class EnvoyLegacyCoordinator(DataUpdateCoordinator[EnvoyLegacyData]):
             hass,
             LOGGER,
             config_entry=entry,
-            name=f"{DOMAIN} {entry.data[CONF_SERIAL]}",
+            # Home Assistant logs failed polls under this name: never the serial, whose last
+            # six characters are the Envoy's password. The entry id's end tells entries apart.
+            name=f"{DOMAIN} {entry_tag(entry.entry_id)}",
             # Replaced after every poll by the time until the next one (see schedule.py).
             update_interval=timedelta(seconds=RECHECK),
         )
         self.serial: str = entry.data[CONF_SERIAL]
+        self.tag = entry_tag(entry.entry_id)
         self.client = EnvoyClient(
             entry.data[CONF_HOST],
             self.serial,
@@ -158,6 +166,7 @@ class EnvoyLegacyCoordinator(DataUpdateCoordinator[EnvoyLegacyData]):
         self.retired_inverters: set[str] = set()
         self._site_peak = 0  # what the listed inverters can produce together (W)
         self.panels = PanelEnergy()
+        self.unlisted = UnlistedInverters()
         self._problems: frozenset[str] = frozenset()
         self._listeners_saw_success = True
         self._day: str | None = None  # the local day of the last poll
@@ -182,6 +191,7 @@ class EnvoyLegacyCoordinator(DataUpdateCoordinator[EnvoyLegacyData]):
         self.guard = EnergyGuard(GuardState.from_dict(stored))
         self.scheduler.state = RhythmState.from_dict(stored.get("rhythm"))
         self.panels = PanelEnergy(stored.get("panels"))
+        self.unlisted = UnlistedInverters(stored.get("unlisted"))
         self.client.restore_auth(stored.get("auth"))
         info = _info_from_dict(stored.get("info"))
         if info is not None and info.serial == self.serial and not info.uses_tokens:
@@ -191,9 +201,9 @@ class EnvoyLegacyCoordinator(DataUpdateCoordinator[EnvoyLegacyData]):
         try:
             await self._async_read_info()
         except EnvoyUnsupportedFirmwareError as err:
-            raise _translated(ConfigEntryError, "unsupported_firmware", err) from err
+            raise _translated(ConfigEntryError, err) from err
         except EnvoyError as err:
-            raise _translated(UpdateFailed, "communication_error", err) from err
+            raise _translated(UpdateFailed, err) from err
 
     def _stored(self) -> dict[str, Any]:
         """Return what is kept across restarts."""
@@ -201,6 +211,7 @@ class EnvoyLegacyCoordinator(DataUpdateCoordinator[EnvoyLegacyData]):
             **self.guard.state.as_dict(),
             "rhythm": self.scheduler.state.as_dict(),
             "panels": self.panels.as_dict(),
+            "unlisted": self.unlisted.as_dict(),
             "auth": self.client.auth_state,
             "info": asdict(self.info),
         }
@@ -232,9 +243,8 @@ class EnvoyLegacyCoordinator(DataUpdateCoordinator[EnvoyLegacyData]):
             if isinstance(err, EnvoyAuthenticationError):
                 self._auth_failures += 1
                 if self._auth_failures >= AUTH_FAILURES_BEFORE_REAUTH:
-                    raise _translated(ConfigEntryAuthFailed, "invalid_auth", err) from err
-                raise _translated(UpdateFailed, "invalid_auth", err) from err
-            raise _translated(UpdateFailed, "communication_error", err) from err
+                    raise _translated(ConfigEntryAuthFailed, err) from err
+            raise _translated(UpdateFailed, err) from err
         self._auth_failures = 0
         day = now.date().isoformat()
         changed: set[str] = set()
@@ -246,6 +256,7 @@ class EnvoyLegacyCoordinator(DataUpdateCoordinator[EnvoyLegacyData]):
             # Nothing else about the inverters can have changed without reading them (their
             # silence and retirement are judged at the next read, minutes later).
             self._update_silent_inverters(envoy.inverters, now)
+            self._forget_unlisted(envoy.inverters, timestamp)
             changed |= self._changed_inverters(previous, envoy, now)
             problems = self._problems
             self._count_panels(envoy.inverters, changed, now)
@@ -346,9 +357,9 @@ class EnvoyLegacyCoordinator(DataUpdateCoordinator[EnvoyLegacyData]):
             await self._async_read_info()
         except EnvoyUnsupportedFirmwareError as err:
             kind = ConfigEntryError if self.data is None else UpdateFailed
-            raise _translated(kind, "unsupported_firmware", err) from err
+            raise _translated(kind, err) from err
         except EnvoyError:
-            LOGGER.debug("Envoy %s: /info.xml unreadable too", self.serial)
+            LOGGER.debug("Envoy %s: /info.xml unreadable too", self.tag)
 
     def _schedule_next(self, now: datetime) -> None:
         """Set the time until the next poll, and the lazy write of what was learned."""
@@ -386,7 +397,7 @@ class EnvoyLegacyCoordinator(DataUpdateCoordinator[EnvoyLegacyData]):
         previous = self.data.inverters if self.data is not None else {}
         if inverters or not previous:
             return inverters
-        LOGGER.debug("Envoy %s listed no inverters; keeping the last records", self.serial)
+        LOGGER.debug("Envoy %s listed no inverters; keeping the last records", self.tag)
         return previous
 
     def _guard(self, envoy: EnvoyData, now: datetime) -> GuardedProduction:
@@ -400,20 +411,20 @@ class EnvoyLegacyCoordinator(DataUpdateCoordinator[EnvoyLegacyData]):
             LOGGER.warning(
                 "Envoy %s reports production that cannot be right (lifetime %s Wh, today %s Wh,"
                 " now %s W); showing the last good values until it makes sense again",
-                self.serial,
+                self.tag,
                 raw.watt_hours_lifetime,
                 raw.watt_hours_today,
                 raw.watts_now,
             )
         elif production.suspect:
-            LOGGER.debug("Envoy %s: holding back %s", self.serial, raw)
+            LOGGER.debug("Envoy %s: holding back %s", self.tag, raw)
         elif was_holding:
-            LOGGER.info("Envoy %s reports plausible production again", self.serial)
+            LOGGER.info("Envoy %s reports plausible production again", self.tag)
         if production.rebased:
             LOGGER.warning(
                 "Envoy %s: its lifetime counter moved to %s Wh and stayed there (a counter wrap"
                 " or a replaced Envoy); lifetime energy continues from %s Wh without a jump",
-                self.serial,
+                self.tag,
                 raw.watt_hours_lifetime,
                 production.lifetime,
             )
@@ -436,15 +447,7 @@ class EnvoyLegacyCoordinator(DataUpdateCoordinator[EnvoyLegacyData]):
             raise
         ir.async_delete_issue(self.hass, DOMAIN, token_firmware_issue_id(self.serial))
         if info.serial != self.serial:
-            raise UpdateFailed(
-                translation_domain=DOMAIN,
-                translation_key="serial_mismatch",
-                translation_placeholders={
-                    "host": self.config_entry.data[CONF_HOST],
-                    "found": info.serial,
-                    "expected": self.serial,
-                },
-            )
+            raise UpdateFailed(translation_domain=DOMAIN, translation_key="serial_mismatch")
         self._info_due = dt_util.utcnow() + INFO_REFRESH_INTERVAL
         self._register(info)
 
@@ -464,6 +467,31 @@ class EnvoyLegacyCoordinator(DataUpdateCoordinator[EnvoyLegacyData]):
             configuration_url=self.client.url,
         )
         self.envoy_device_id = device.id
+
+    def _forget_unlisted(self, inverters: dict[str, EnvoyInverter], timestamp: float) -> None:
+        """Forget the inverters the Envoy stopped listing long ago (see census.py)."""
+        registry = dr.async_get(self.hass)
+        devices = {
+            serial: device
+            for device in dr.async_entries_for_config_entry(registry, self.config_entry.entry_id)
+            for domain, serial in device.identifiers
+            if domain == DOMAIN and serial != self.serial
+        }
+        known = devices.keys() | self.panels.panels.keys()
+        for serial in self.unlisted.update(known, inverters, timestamp):
+            if (device := devices.get(serial)) is not None:
+                registry.async_update_device(
+                    device.id, remove_config_entry_id=self.config_entry.entry_id
+                )
+            self.panels.panels.pop(serial, None)
+            self._silent_inverters.discard(serial)
+            ir.async_delete_issue(self.hass, DOMAIN, silent_inverter_issue_id(self.serial, serial))
+            LOGGER.info(
+                "Envoy %s: forgot microinverter %s, not listed for %d days",
+                self.tag,
+                serial,
+                UNLISTED_FOR_GOOD // 86400,
+            )
 
     def _daylight_for_long_enough(self, now: datetime) -> bool:
         """Return True when the sun has been up for SILENT_INVERTER_AFTER at least."""

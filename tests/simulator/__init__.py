@@ -302,6 +302,13 @@ class EnvoySimulator:
             )
         self.fail(PATH_INFO, body=body, content_type="text/xml")
 
+    def become(self, serial: str) -> None:
+        """Be the Envoy with this serial for good: its identity and its derived passwords."""
+        body = re.sub(rb"<sn>[^<]*</sn>", f"<sn>{serial}</sn>".encode(), self.info.body)
+        self.info = _Answer(status=self.info.status, headers=self.info.headers, body=body)
+        self.serial = serial
+        self.users = {user: self.password_for(user) for user in self.users}
+
     def heal(self) -> None:
         """Remove every fault."""
         self.faults.clear()
