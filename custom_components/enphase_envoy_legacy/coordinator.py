@@ -51,7 +51,7 @@ from .envoy_client import (
 )
 from .errors import reason
 from .naming import entry_tag
-from .panels import PanelEnergy, PanelState, reporting_count, reporting_problems
+from .panels import FUTURE_SLACK, PanelEnergy, PanelState, reporting_count, reporting_problems
 from .schedule import RECHECK, PollScheduler, RhythmState
 
 type EnvoyLegacyConfigEntry = ConfigEntry[EnvoyLegacyCoordinator]
@@ -258,9 +258,6 @@ class EnvoyLegacyCoordinator(DataUpdateCoordinator[EnvoyLegacyData]):
             self._update_silent_inverters(envoy.inverters, now)
             self._forget_unlisted(envoy.inverters, timestamp)
             changed |= self._changed_inverters(previous, envoy, now)
-            problems = self._problems
-            self._count_panels(envoy.inverters, changed, now)
-            changed |= problems ^ self._problems
             self._site_peak = sum(
                 min(inverter.max_report_watts, MAX_MICROINVERTER_W)
                 for serial, inverter in envoy.inverters.items()
@@ -270,6 +267,11 @@ class EnvoyLegacyCoordinator(DataUpdateCoordinator[EnvoyLegacyData]):
             production = self._guard(envoy, now)
         else:
             production = self.guard.carry_forward(self.data.production, now)
+        if fresh_inverters:
+            # After the site totals: a panel's energy today never exceeds the site's.
+            problems = self._problems
+            self._count_panels(envoy.inverters, changed, now, production.today)
+            changed |= problems ^ self._problems
         self._schedule_next(now)
         return EnvoyLegacyData(
             envoy=envoy,
@@ -305,11 +307,20 @@ class EnvoyLegacyCoordinator(DataUpdateCoordinator[EnvoyLegacyData]):
                 self.logger.exception("Unexpected error updating a listener of %s", self.name)
 
     def _count_panels(
-        self, inverters: dict[str, EnvoyInverter], changed: set[str], now: datetime
+        self,
+        inverters: dict[str, EnvoyInverter],
+        changed: set[str],
+        now: datetime,
+        site_today: int | None,
     ) -> None:
-        """Count the new reports of the inverters that changed; judge which stopped reporting."""
+        """Count the new reports of the inverters that changed; judge which stopped reporting.
+
+        ``site_today`` is the site's guarded energy today (None when unknown): no panel's
+        energy today goes above it.
+        """
         interval = self.scheduler.interval
         day = now.date().isoformat()
+        timestamp = now.timestamp()
         retired = self.retired_inverters
         reports = {
             serial: when for serial, when in self._report_times.items() if serial not in retired
@@ -317,8 +328,9 @@ class EnvoyLegacyCoordinator(DataUpdateCoordinator[EnvoyLegacyData]):
         for serial in changed:
             if (when := reports.get(serial)) is not None:
                 watts = inverters[serial].last_report_watts
-                self.panels.report(serial, when, watts, interval, day)
-        timestamp = now.timestamp()
+                self.panels.report(
+                    serial, when, watts, interval, day, now=timestamp, site_today=site_today
+                )
         self._problems = reporting_problems(reports, timestamp, interval)
         self._reporting = reporting_count(reports, timestamp, interval)
 
@@ -336,8 +348,13 @@ class EnvoyLegacyCoordinator(DataUpdateCoordinator[EnvoyLegacyData]):
         read_inverters = fetch.inverters or previous is None
         if read_inverters:
             inverters = self._keep_inverters_through_empty_lists(await self.client.inverters())
+            # A report dated ahead of the clock is garbage: it is neither counted nor learned
+            # from (it would stop an inverter's counting, or the rhythm, until that date).
+            latest = timestamp + FUTURE_SLACK
             self._report_times = {
-                serial: item.last_report_date.timestamp() for serial, item in inverters.items()
+                serial: when
+                for serial, item in inverters.items()
+                if (when := item.last_report_date.timestamp()) <= latest
             }
             new_reports = self.scheduler.inverters_seen(timestamp, self._report_times)
         fresh = (

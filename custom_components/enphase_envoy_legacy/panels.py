@@ -9,7 +9,17 @@ before it, so that interval's energy is estimated as the reported power times it
   errors mostly cancel (the tests compare a simulated day with the Envoy's own counter);
 - a report that follows a gap longer than MAX_GAP_INTERVALS report intervals (the first one
   after a restart that lasted long, a night, an inverter or Envoy outage) adds nothing rather
-  than a guess: its power says nothing about the gap;
+  than a guess: its power says nothing about the gap. The interval is taken as at most
+  MAX_REPORT_INTERVAL, the longest Enphase sets: an "interval" learned from a night's gap is
+  never a reason to count;
+- a report of a power no microinverter can produce (above MAX_MICROINVERTER_W, or below
+  zero) adds nothing: it is garbage, and its interval's energy is not known;
+- a report dated more than FUTURE_SLACK ahead of the clock is ignored (neither counted nor
+  stored), and a panel whose stored last report is that far ahead (stored by an earlier
+  release) starts counting again from its next report;
+- a panel's energy today never exceeds the site's (when the site's is known): an increment
+  that would take it higher is cut: gaps, garbage and clock trouble only ever leave a
+  panel's energy below the truth;
 - a report that straddles local midnight counts for the new day.
 
 An inverter has a reporting problem when its last report is more than MAX_GAP_INTERVALS
@@ -21,15 +31,38 @@ This module has no Home Assistant imports; times are epoch seconds, days local I
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass
 from typing import Any, Final
+
+from .const import MAX_MICROINVERTER_W
 
 # A report following a silence longer than this many report intervals adds no energy, and an
 # inverter silent that long while others report has a reporting problem.
 MAX_GAP_INTERVALS: Final = 3
 # "Reported in the last interval" allows for a burst that lasts about a minute.
 INTERVAL_SLACK: Final = 1.5
+# The longest report interval Enphase sets (300, 900 or 3600 s): a longer one (a night's gap
+# taken for the interval) never makes a gap count.
+MAX_REPORT_INTERVAL: Final = 3600.0
+# A report dated further than this ahead of the clock is garbage (or a clock gone wrong).
+FUTURE_SLACK: Final = 300.0
+
+
+def plausible_watts(watts: int) -> int | None:
+    """Return a reported power a microinverter can produce; None for garbage."""
+    return watts if 0 <= watts <= MAX_MICROINVERTER_W else None
+
+
+def longest_counted_gap(interval: float) -> float:
+    """Return the longest gap a report may stand for, on a site reporting every ``interval``.
+
+    An interval that is not a positive number (NaN included) counts no gap at all.
+    """
+    if not interval > 0:
+        return 0.0
+    return MAX_GAP_INTERVALS * min(interval, MAX_REPORT_INTERVAL)
 
 
 @dataclass(kw_only=True)
@@ -53,7 +86,8 @@ class PanelState:
         values = [data.get(name) for name in ("last_report", "lifetime", "day_start")]
         day = data.get("day")
         if not all(
-            isinstance(value, int | float) and not isinstance(value, bool) for value in values
+            isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
+            for value in values
         ) or not isinstance(day, str | None):
             return None
         last_report, lifetime, day_start = (float(value) for value in values)  # type: ignore[arg-type]
@@ -75,24 +109,48 @@ class PanelEnergy:
         """Return the states for storage."""
         return {serial: asdict(state) for serial, state in self.panels.items()}
 
-    def report(self, serial: str, when: float, watts: int, interval: float, day: str) -> bool:
-        """Count a report (its time, its power) seen on ``day``; True when the energy moved.
+    def report(
+        self,
+        serial: str,
+        when: float,
+        watts: int,
+        interval: float,
+        day: str,
+        *,
+        now: float,
+        site_today: float | None = None,
+    ) -> bool:
+        """Count a report (its time, its power) seen on ``day`` at ``now`` (epoch seconds).
 
-        ``interval`` is the site's report interval, which bounds the gaps that count.
+        Return True when the inverter is new or its energy moved.
+
+        ``interval`` is the site's report interval, which bounds the gaps that count;
+        ``site_today`` the site's energy today (Wh, None when unknown), which bounds the
+        panel's.
         """
+        if not math.isfinite(when) or not when <= now + FUTURE_SLACK:
+            return False  # dated ahead of the clock: garbage, not even remembered
         state = self.panels.get(serial)
         if state is None:
             self.panels[serial] = PanelState(last_report=when, day=day)
             return True
         self.new_day(serial, day)
+        if state.last_report > now + FUTURE_SLACK:
+            # Stored ahead of the clock by an earlier release: count again from this report.
+            state.last_report = when
+            return False
         if when <= state.last_report:
             return False
         gap = when - state.last_report
         state.last_report = when
-        if gap > MAX_GAP_INTERVALS * interval or watts <= 0:
+        power = plausible_watts(watts)
+        if not power or gap > longest_counted_gap(interval):
             return False
-        state.lifetime += watts * gap / 3600
-        return True
+        energy = power * gap / 3600
+        if site_today is not None and not energy <= site_today - state.today():
+            energy = max(0.0, site_today - state.today())
+        state.lifetime += energy
+        return energy > 0
 
     def new_day(self, serial: str, day: str) -> bool:
         """Start ``day`` for an inverter if it has not started yet; True when it did."""

@@ -33,6 +33,8 @@ from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 from typing import Any, Final
 
+from .panels import MAX_REPORT_INTERVAL
+
 # The interval assumed until one is measured: what almost every Envoy uses.
 DEFAULT_INTERVAL: Final = 300.0
 # Seconds after a burst's expected end before reading: Home Assistant's timers fire up to
@@ -249,7 +251,7 @@ class PollScheduler:
             and abs(measured - state.pending_interval) <= state.pending_interval * TOLERANCE
         )
         if current is None or measured <= current * (1 + TOLERANCE) or confirmed:
-            state.interval = measured
+            state.interval = min(measured, MAX_REPORT_INTERVAL)  # never a night's gap
             state.pending_interval = self._pending_burst = None
         elif self._pending_burst is None or burst > self._pending_burst:
             state.pending_interval, self._pending_burst = measured, burst

@@ -18,6 +18,7 @@ from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
 from .coordinator import EnvoyLegacyConfigEntry, EnvoyLegacyData
 from .entity import EnvoyLegacyEntity, EnvoyLegacyInverterEntity, async_add_inverter_entities
+from .panels import plausible_watts
 
 # Every entity reads the coordinator's data; none makes a request of its own.
 PARALLEL_UPDATES = 0
@@ -115,7 +116,9 @@ INVERTER_SENSORS: tuple[EnvoyInverterSensorDescription, ...] = (
         native_unit_of_measurement=UnitOfPower.WATT,
         device_class=SensorDeviceClass.POWER,
         state_class=SensorStateClass.MEASUREMENT,
-        value_fn=lambda data, serial: data.inverters[serial].last_report_watts,
+        # A power no microinverter can produce (above MAX_MICROINVERTER_W, or negative) is
+        # garbage: unknown, rather than a spike in the statistics.
+        value_fn=lambda data, serial: plausible_watts(data.inverters[serial].last_report_watts),
         shown_when_retired=False,
     ),
     # Two diagnostics per microinverter, disabled by default: a site has dozens of
