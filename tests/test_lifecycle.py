@@ -285,11 +285,16 @@ async def test_inverter_unlisted_for_months_is_forgotten(
     One that comes back within that time keeps everything and starts counting afresh.
     """
     coordinator = init_integration.runtime_data
-    gone, back = simulator.inverters[0], simulator.inverters[1]
-    simulator.inverters.remove(gone)
-    simulator.inverters.remove(back)
+    gone, back, deleted = simulator.inverters[0], simulator.inverters[1], simulator.inverters[2]
+    for inverter in (gone, back, deleted):
+        simulator.inverters.remove(inverter)
     await poll(hass, freezer)
-    assert coordinator.panels.panels.keys() >= {gone["serialNumber"], back["serialNumber"]}
+    serials = {inverter["serialNumber"] for inverter in (gone, back, deleted)}
+    assert coordinator.panels.panels.keys() >= serials
+    # The user deletes one device by hand, as soon as the Envoy no longer lists it.
+    by_hand = device(device_registry, init_integration, deleted["serialNumber"])
+    assert by_hand is not None
+    device_registry.async_remove_device(by_hand.id)
 
     freezer.tick(timedelta(seconds=UNLISTED_FOR_GOOD) - 3 * SCAN_INTERVAL)
     await poll(hass, freezer)
@@ -302,6 +307,7 @@ async def test_inverter_unlisted_for_months_is_forgotten(
     assert device(device_registry, init_integration, gone["serialNumber"]) is None
     assert hass.states.get(f"sensor.inverter_{gone['serialNumber']}_current_power") is None
     assert gone["serialNumber"] not in coordinator.panels.panels
+    assert deleted["serialNumber"] not in coordinator.panels.panels
     assert device(device_registry, init_integration, back["serialNumber"]) is not None
     assert back["serialNumber"] in coordinator.panels.panels
     assert init_integration.state is ConfigEntryState.LOADED

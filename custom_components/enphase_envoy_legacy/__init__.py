@@ -21,8 +21,7 @@ async def async_migrate_entry(hass: HomeAssistant, entry: EnvoyLegacyConfigEntry
     characters are the Envoy's password) loses those six characters: Home Assistant writes
     the title into its log. A title the user chose stays as it is.
     """
-    if entry.version > 1:
-        return False  # written by a newer release: refuse rather than guess
+    # (Home Assistant itself refuses an entry of a newer major version.)
     if entry.minor_version < 2:  # noqa: PLR2004 - the version this step migrates to
         serial = entry.data[CONF_SERIAL]
         title = entry_title(serial) if entry.title == legacy_title(serial) else entry.title
