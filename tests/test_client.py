@@ -892,7 +892,7 @@ PRODUCTION_OK = {
         (json.dumps({**PRODUCTION_OK, "wattHoursLifetime": -5}).encode(), "below 0"),
         (
             b'{"status": 500, "error": "", "info": "Internal error", "moreInfo": ""}',
-            "an error \\(status 500: Internal error\\)",
+            "an error \\(status 500: 'Internal error'\\)",
         ),
     ],
 )
@@ -927,13 +927,20 @@ INVERTER_OK = {
     ("inverters", "message"),
     [
         ({"serialNumber": "1"}, "not a JSON list"),
-        (["x"], "not an object"),
-        ([{**INVERTER_OK, "serialNumber": ""}], "serialNumber ''"),
-        ([{**INVERTER_OK, "serialNumber": None}], "serialNumber None"),
-        ([{**INVERTER_OK, "devType": "1"}], "devType '1'"),
-        ([{**INVERTER_OK, "lastReportDate": "yesterday"}], "lastReportDate"),
-        ([{**INVERTER_OK, "lastReportDate": 10**20}], "lastReportDate"),
-        ([{**INVERTER_OK, "lastReportWatts": [1]}], "lastReportWatts"),
+        (["x"], "records is malformed \\(\\(not an object\\)\\)"),
+        ([{**INVERTER_OK, "serialNumber": ""}], "malformed \\(serialNumber\\)"),
+        ([{**INVERTER_OK, "serialNumber": None}], "malformed \\(serialNumber\\)"),
+        ([{**INVERTER_OK, "devType": "1"}], "malformed \\(devType\\)"),
+        ([{**INVERTER_OK, "lastReportDate": "yesterday"}], "malformed \\(lastReportDate\\)"),
+        ([{**INVERTER_OK, "lastReportDate": 10**20}], "malformed \\(lastReportDate\\)"),
+        ([{**INVERTER_OK, "lastReportWatts": [1]}], "malformed \\(lastReportWatts\\)"),
+        (
+            [{"serialNumber": "x y", "lastReportWatts": "1"}, 2],
+            (
+                "every one of its 2 records is malformed \\(serialNumber, lastReportDate, "
+                "lastReportWatts, maxReportWatts, \\(not an object\\)\\)"
+            ),
+        ),
     ],
 )
 async def test_bad_inverters(
@@ -942,7 +949,7 @@ async def test_bad_inverters(
     inverters: Any,
     message: str,
 ) -> None:
-    """Inverter lists of the wrong shape: EnvoyBadDataError, never a wrong number."""
+    """Inverter lists of the wrong shape or with no good record: EnvoyBadDataError."""
     simulator.inverters = inverters
     with pytest.raises(EnvoyBadDataError, match=message):
         await client_for(simulator, session).inverters()
@@ -951,11 +958,11 @@ async def test_bad_inverters(
 async def test_inverters_tolerate_quirks(
     simulator: EnvoySimulator, session: aiohttp.ClientSession
 ) -> None:
-    """Numeric serials, missing devType, duplicates (newest wins) and an empty list."""
+    """Numeric and padded serials, float dates, missing devType, duplicates (newest wins)."""
     simulator.inverters = [
         {**INVERTER_OK, "serialNumber": 121547059079, "devType": 1},
         {**INVERTER_OK, "lastReportDate": 1694554000, "lastReportWatts": 1},
-        {**INVERTER_OK, "serialNumber": "2", "lastReportDate": 0},
+        {**INVERTER_OK, "serialNumber": " 2\t", "lastReportDate": 946684800.0},
     ]
     client = client_for(simulator, session)
     inverters = await client.inverters()
@@ -963,7 +970,7 @@ async def test_inverters_tolerate_quirks(
     assert inverters["121547059079"].last_report_watts == 202
     assert inverters["121547059079"].dev_type == 1
     assert inverters["2"].dev_type is None
-    assert inverters["2"].last_report_date == datetime(1970, 1, 1, tzinfo=UTC)
+    assert inverters["2"].last_report_date == datetime(2000, 1, 1, tzinfo=UTC)
     simulator.inverters = []
     assert await client.inverters() == {}
 

@@ -23,13 +23,15 @@ from freezegun.api import FrozenDateTimeFactory
 from homeassistant.config_entries import ConfigEntryState
 from homeassistant.const import CONF_HOST, STATE_UNAVAILABLE
 from homeassistant.core import HomeAssistant
+from homeassistant.helpers import device_registry as dr
+from homeassistant.helpers import entity_registry as er
 from homeassistant.helpers import issue_registry as ir
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
 from custom_components.enphase_envoy_legacy.const import DOMAIN
 from custom_components.enphase_envoy_legacy.coordinator import EnvoyLegacyCoordinator
 from custom_components.enphase_envoy_legacy.schedule import PollScheduler
-from tests.helpers import NOON, poll, report_all, secrets_said, state
+from tests.helpers import NOON, device, poll, report_all, secrets_said, state
 from tests.simulator import PATH_INVERTERS, PATH_PRODUCTION, EnvoySimulator
 
 SERIAL = "121621012167"
@@ -441,3 +443,71 @@ async def test_guard_remembers_across_restarts(
     await hass.config_entries.async_remove(init_integration.entry_id)
     await hass.async_block_till_done()
     assert key not in hass_storage
+
+
+@pytest.mark.usefixtures("entity_registry_enabled_by_default")
+async def test_one_inverter_record_in_milliseconds(
+    hass: HomeAssistant,
+    freezer: FrozenDateTimeFactory,
+    simulator: EnvoySimulator,
+    init_integration: MockConfigEntry,
+    entity_registry: er.EntityRegistry,
+    device_registry: dr.DeviceRegistry,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """One record's lastReportDate in milliseconds sinks nothing but that record.
+
+    The poll succeeds; the site's totals and every other inverter keep their values; the
+    inverter of the malformed record is treated exactly as one the Envoy stopped listing; one
+    warning names the field, never the Envoy's serial or its password; one info line says
+    when the records are whole again.
+    """
+    entities = [
+        entry.entity_id
+        for entry in er.async_entries_for_config_entry(entity_registry, init_integration.entry_id)
+    ]
+    broken = simulator.inverters[5]
+    broken_device = device(device_registry, init_integration, broken["serialNumber"])
+    assert broken_device is not None
+    broken_entities = {
+        entry.entity_id for entry in er.async_entries_for_device(entity_registry, broken_device.id)
+    }
+    before = {entity_id: state(hass, entity_id) for entity_id in entities}
+    assert STATE_UNAVAILABLE not in before.values()
+    caplog.clear()
+    caplog.set_level(logging.INFO, logger=LOGGER_NAME)
+
+    date = broken["lastReportDate"]
+    broken["lastReportDate"] = date * 1000
+    for _ in range(3):
+        await poll(hass, freezer)
+        malformed = {entity_id: state(hass, entity_id) for entity_id in entities}
+        assert init_integration.runtime_data.last_update_success
+        for entity_id in (POWER, TODAY, LIFETIME, INVERTER):
+            assert malformed[entity_id] == before[entity_id], entity_id
+        assert {malformed[entity_id] for entity_id in broken_entities} == {STATE_UNAVAILABLE}
+
+    said = [r for r in caplog.records if r.name.startswith(LOGGER_NAME) and r.levelno >= 20]
+    assert [record.levelno for record in said] == [logging.WARNING]
+    warning = said[0].getMessage()
+    assert "lastReportDate" in warning
+    assert SERIAL not in warning
+    assert SERIAL[-6:] not in caplog.text
+    assert str(broken["serialNumber"]) not in warning
+
+    broken["lastReportDate"] = date
+    await poll(hass, freezer)
+    assert {entity_id: state(hass, entity_id) for entity_id in entities} == before
+    said = [r for r in caplog.records if r.name.startswith(LOGGER_NAME) and r.levelno >= 20]
+    assert [record.levelno for record in said] == [logging.WARNING, logging.INFO]
+
+    # The rule for an inverter the Envoy does not list: every entity the same as above.
+    simulator.inverters.remove(broken)
+    await poll(hass, freezer)
+    assert {entity_id: state(hass, entity_id) for entity_id in entities} == malformed
+    changed = {entity_id for entity_id in entities if malformed[entity_id] != before[entity_id]}
+    assert broken_entities <= changed
+    # Besides that inverter, only the counts of inverters listed and reporting moved.
+    assert {entity_id.rpartition("_inverters_")[0] for entity_id in changed - broken_entities} == {
+        f"sensor.envoy_{SERIAL}"
+    }

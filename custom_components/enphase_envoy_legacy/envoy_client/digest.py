@@ -34,14 +34,19 @@ _ALGORITHMS: Final = {"md5": ALGORITHM_MD5, "md5-sess": ALGORITHM_MD5_SESS}
 _TOKEN: Final = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
 _TOKEN68: Final = re.compile(r"[A-Za-z0-9\-._~+/]+=*(?=[ \t\r\n]*(?:,|$))")
 # A quoted string: anything but a quote, a backslash or a control character, and
-# backslash-escaped pairs (obs-text, beyond ASCII, is let through).
-_QUOTED: Final = re.compile(r'"((?:[^"\\\x00-\x08\x0a-\x1f\x7f]|\\[^\x00-\x08\x0a-\x1f\x7f])*)"')
+# backslash-escaped pairs (obs-text, beyond ASCII, is let through). Lone surrogates stand for
+# bytes that are not UTF-8 (aiohttp decodes headers with surrogateescape): a value holding
+# one could neither be hashed nor sent back, so it does not parse.
+_QUOTED: Final = re.compile(
+    r'"((?:[^"\\\x00-\x08\x0a-\x1f\x7f\ud800-\udfff]|\\[^\x00-\x08\x0a-\x1f\x7f\ud800-\udfff])*)"'
+)
 _UNESCAPE: Final = re.compile(r"\\(.)")
 # Line breaks count as spaces: a header folded over lines (obs-fold) reads as one line.
 _SPACE: Final = " \t\r\n"
 _SEPARATORS: Final = " \t\r\n,"
-# Nothing that goes back into a header may hold a control character (but a tab).
-_CONTROL: Final = re.compile(r"[\x00-\x08\x0a-\x1f\x7f]")
+# Nothing that goes back into a header may hold a control character (but a tab), nor a lone
+# surrogate (a byte that was not UTF-8: it cannot be encoded again).
+_CONTROL: Final = re.compile(r"[\x00-\x08\x0a-\x1f\x7f\ud800-\udfff]")
 
 
 def _md5(text: str) -> str:

@@ -6,7 +6,9 @@ import re
 from dataclasses import dataclass
 from datetime import datetime
 
-_VERSION = re.compile(r"[A-Za-z]*(\d+(?:\.\d+)*)")
+# ASCII digits, at most nine per part: int() refuses very long digit strings (ValueError),
+# and no version part of a real firmware comes close.
+_VERSION = re.compile(r"[A-Za-z]*([0-9]{1,9}(?:\.[0-9]{1,9})*)(?![0-9])")
 
 # Firmware 7.0 moved the Envoy to token (JWT) authentication over HTTPS.
 TOKEN_FIRMWARE_MAJOR = 7

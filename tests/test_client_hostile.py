@@ -1,0 +1,761 @@
+"""The Envoy client under hostile answers: one bad record sinks nothing, nothing escapes.
+
+What the client promises (issue #12, points 3, 5 and parts of 4 and 7):
+
+- a malformed inverter record is skipped with one warning naming the field, the other
+  records are kept; a list of nothing but malformed records is EnvoyBadDataError;
+- every integral value it returns is one of JSON's safe integers, every serial it returns
+  looks like a serial, every report date is plausible;
+- whatever an Envoy answers (any bytes, any JSON, any header, any HTTP or none), the client
+  returns typed data or raises one of its own errors, nothing else.
+
+Property tests generate the answers (hypothesis) and serve them over real HTTP: through the
+Envoy simulator where the answer is valid HTTP, through ``RawHttpServer`` where it need not be.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import AsyncGenerator
+from datetime import UTC, datetime
+from typing import Any
+
+import aiohttp
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from custom_components.enphase_envoy_legacy.envoy_client import (
+    MAX_BODY_BYTES,
+    DigestChallenge,
+    EnvoyAuthenticationError,
+    EnvoyBadDataError,
+    EnvoyClient,
+    EnvoyError,
+    EnvoyInfo,
+    EnvoyInverter,
+    EnvoyProduction,
+    parse_challenge,
+)
+from custom_components.enphase_envoy_legacy.envoy_client.client import (
+    MAX_SAFE_INTEGER,
+    NOT_AN_OBJECT,
+    REPORT_DATE_MAX,
+    REPORT_DATE_MIN,
+    SERIAL_PATTERN,
+)
+from tests.simulator import PATH_INFO, PATH_INVERTERS, PATH_PRODUCTION, EnvoySimulator
+from tests.simulator.raw import RawHttpServer, http_response
+
+CLIENT_LOGGER = "custom_components.enphase_envoy_legacy.envoy_client.client"
+FIELDS = ("serialNumber", "lastReportDate", "lastReportWatts", "maxReportWatts", "devType")
+
+
+@pytest.fixture
+async def session() -> AsyncGenerator[aiohttp.ClientSession]:
+    """Return a session that opens a new connection per request (answers stay apart)."""
+    async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(force_close=True)) as client:
+        yield client
+
+
+@pytest.fixture
+async def raw_server(socket_enabled: None) -> AsyncGenerator[RawHttpServer]:
+    """Serve chosen bytes on a loopback port, one server for every example of a test."""
+    async with RawHttpServer() as server:
+        yield server
+
+
+def client_for(host: str, session: aiohttp.ClientSession) -> EnvoyClient:
+    """Return a fresh client (no challenge, no log state) for the Envoy of the D5.0.62 capture."""
+    return EnvoyClient(host, "121621012167", session, request_timeout=5)
+
+
+def warnings_of(caplog: pytest.LogCaptureFixture) -> list[str]:
+    """Return the client's warnings."""
+    return [
+        record.getMessage()
+        for record in caplog.records
+        if record.name == CLIENT_LOGGER and record.levelno == logging.WARNING
+    ]
+
+
+# --- One malformed inverter record -------------------------------------------------------
+
+MILLISECONDS = 1000
+
+
+def _break(record: dict[str, Any], field: str, value: Any) -> None:
+    """Set a field of a record to a value; the marker DELETE removes the field."""
+    if value is DELETE:
+        del record[field]
+    else:
+        record[field] = value
+
+
+DELETE = object()
+
+# (field, how to break it): each is a record a real or a broken Envoy could send.
+BREAKAGES: dict[str, tuple[str, Any]] = {
+    "date in milliseconds": ("lastReportDate", lambda date: date * MILLISECONDS),
+    "negative date": ("lastReportDate", lambda date: -date),
+    "date zero": ("lastReportDate", lambda _: 0),
+    "date as text": ("lastReportDate", str),
+    "date a bool": ("lastReportDate", lambda _: True),
+    "date NaN": ("lastReportDate", lambda _: float("nan")),
+    "date infinite": ("lastReportDate", lambda _: float("inf")),
+    "date missing": ("lastReportDate", lambda _: DELETE),
+    "date beyond 2100": ("lastReportDate", lambda _: REPORT_DATE_MAX),
+    "watts above 2^64": ("lastReportWatts", lambda _: 2**64 + 1),
+    "watts 10^400": ("lastReportWatts", lambda _: 10**400),
+    "watts a huge float": ("lastReportWatts", lambda _: 1e300),
+    "peak null": ("maxReportWatts", lambda _: None),
+    "peak below the safe integers": ("maxReportWatts", lambda _: -(2**53)),
+    "serial with markdown": ("serialNumber", lambda _: "[x](https://example.invalid)"),
+    "serial of other digits": ("serialNumber", lambda _: "١٢١٥٤٧٠٥٩٠٧٩"),
+    "serial too long": ("serialNumber", lambda _: "1" * 21),
+    "serial empty": ("serialNumber", lambda _: ""),
+    "serial a negative number": ("serialNumber", lambda _: -121547059079),
+    "serial a list": ("serialNumber", lambda serial: [serial]),
+    "devType as text": ("devType", lambda _: "1"),
+    "devType a bool": ("devType", lambda _: True),
+    "devType beyond the safe integers": ("devType", lambda _: 2**60),
+}
+
+
+@pytest.mark.parametrize("name", list(BREAKAGES))
+async def test_one_malformed_record_is_skipped(
+    simulator: EnvoySimulator,
+    session: aiohttp.ClientSession,
+    caplog: pytest.LogCaptureFixture,
+    name: str,
+) -> None:
+    """The other 39 records come back as without the fault; one warning names the field."""
+    expected = await client_for(simulator.host, session).inverters()
+    field, breaker = BREAKAGES[name]
+    broken = simulator.inverters[3]
+    serial = broken["serialNumber"]
+    _break(broken, field, breaker(broken[field]))
+    caplog.set_level(logging.DEBUG, logger=CLIENT_LOGGER)
+
+    inverters = await client_for(simulator.host, session).inverters()
+
+    assert inverters == {key: value for key, value in expected.items() if key != serial}
+    [warning] = warnings_of(caplog)
+    assert f"skipped 1 of {len(simulator.inverters)} inverter records" in warning
+    assert f"malformed {field} " in warning
+    assert "record 4 of the list" in warning
+    assert simulator.serial[-6:] not in caplog.text
+    assert serial not in caplog.text
+
+
+async def test_a_record_that_is_no_object(
+    simulator: EnvoySimulator, session: aiohttp.ClientSession, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Records that are not objects are skipped too, and counted."""
+    expected = await client_for(simulator.host, session).inverters()
+    simulator.inverters[5:5] = [None, "121547059079", [1, 2]]
+    inverters = await client_for(simulator.host, session).inverters()
+    assert inverters == expected
+    assert warnings_of(caplog) == [
+        (
+            f"{PATH_INVERTERS}: skipped 3 of {len(simulator.inverters)} inverter records for a "
+            f"malformed {NOT_AN_OBJECT} (the first is record 6 of the list); the other "
+            "inverters are read as usual"
+        )
+    ]
+
+
+async def test_the_warning_is_not_repeated_while_nothing_changes(
+    simulator: EnvoySimulator, session: aiohttp.ClientSession, caplog: pytest.LogCaptureFixture
+) -> None:
+    """One warning when records go bad (and when what is bad changes), one info when healed."""
+    client = client_for(simulator.host, session)
+    caplog.set_level(logging.INFO, logger=CLIENT_LOGGER)
+    date = simulator.inverters[0]["lastReportDate"]
+    simulator.inverters[0]["lastReportDate"] = date * MILLISECONDS
+    for _ in range(3):
+        assert len(await client.inverters()) == len(simulator.inverters) - 1
+    simulator.inverters[1]["devType"] = "x"
+    await client.inverters()
+    await client.inverters()
+    simulator.inverters[0]["lastReportDate"] = date
+    simulator.inverters[1]["devType"] = 1
+    assert len(await client.inverters()) == len(simulator.inverters)
+    await client.inverters()
+    said = [(r.levelno, r.getMessage()) for r in caplog.records if r.name == CLIENT_LOGGER]
+    assert [level for level, _ in said] == [logging.WARNING, logging.WARNING, logging.INFO]
+    assert "skipped 1 of" in said[0][1]
+    assert "malformed lastReportDate (" in said[0][1]
+    assert "skipped 2 of" in said[1][1]
+    assert "malformed lastReportDate, devType (" in said[1][1]
+    assert said[2][1] == f"{PATH_INVERTERS}: every inverter record is well-formed again"
+
+
+async def test_every_record_malformed_is_bad_data(
+    simulator: EnvoySimulator, session: aiohttp.ClientSession, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Nothing readable at all: EnvoyBadDataError, not an empty list.
+
+    The integration would take an empty list for the night-time quirk and keep the last
+    records, stale ones standing for current ones for as long as the Envoy answers garbage.
+    """
+    for record in simulator.inverters:
+        record["lastReportDate"] *= MILLISECONDS
+    with pytest.raises(EnvoyBadDataError, match=r"every one of its 40 records .*lastReportDate"):
+        await client_for(simulator.host, session).inverters()
+    assert not warnings_of(caplog)
+    simulator.inverters = []
+    assert await client_for(simulator.host, session).inverters() == {}
+
+
+@pytest.mark.parametrize(
+    ("date", "kept"),
+    [
+        (REPORT_DATE_MIN, True),
+        (REPORT_DATE_MIN - 1, False),
+        (REPORT_DATE_MAX - 1, True),
+        (REPORT_DATE_MAX, False),
+        (REPORT_DATE_MIN * MILLISECONDS, False),
+        (float(REPORT_DATE_MIN), True),
+        (REPORT_DATE_MIN - 0.6, False),
+    ],
+)
+async def test_plausible_report_dates(
+    simulator: EnvoySimulator, session: aiohttp.ClientSession, date: float, kept: bool
+) -> None:
+    """From 2000-01-01 to 2100-01-01 (excluded), in seconds: milliseconds never pass."""
+    assert datetime.fromtimestamp(REPORT_DATE_MIN, UTC) == datetime(2000, 1, 1, tzinfo=UTC)
+    assert datetime.fromtimestamp(REPORT_DATE_MAX, UTC) == datetime(2100, 1, 1, tzinfo=UTC)
+    simulator.inverters[0]["lastReportDate"] = date
+    serial = simulator.inverters[0]["serialNumber"]
+    inverters = await client_for(simulator.host, session).inverters()
+    assert (serial in inverters) is kept
+    if kept:
+        assert inverters[serial].last_report_date.timestamp() == round(date)
+
+
+# --- The inverter list, property ---------------------------------------------------------
+
+serials = st.from_regex(SERIAL_PATTERN, fullmatch=True)
+dates = st.integers(REPORT_DATE_MIN, REPORT_DATE_MAX - 1)
+safe_integers = st.integers(-MAX_SAFE_INTEGER, MAX_SAFE_INTEGER)
+safe_floats = st.floats(-MAX_SAFE_INTEGER, MAX_SAFE_INTEGER, allow_nan=False)
+unsafe_integers = st.integers(MAX_SAFE_INTEGER + 1, 10**400) | st.integers(
+    -(10**400), -MAX_SAFE_INTEGER - 1
+)
+not_finite = st.sampled_from([float("nan"), float("inf"), float("-inf")])
+not_numbers = st.none() | st.booleans() | st.text(max_size=8) | st.lists(st.integers(), max_size=2)
+
+
+@st.composite
+def good_records(draw: st.DrawFn) -> tuple[dict[str, Any], EnvoyInverter]:
+    """Return a well-formed record (usual or unusual types) and what the client must make of it."""
+    serial = draw(serials | st.integers(0, MAX_SAFE_INTEGER).map(str))
+    as_number = serial.isdigit() and int(serial) <= MAX_SAFE_INTEGER
+    written_serial: Any = draw(
+        st.sampled_from([serial, f" {serial}\t", int(serial) if as_number else serial])
+    )
+    date = draw(dates | st.integers(REPORT_DATE_MIN, REPORT_DATE_MAX - 2).map(float))
+    watts = draw(safe_integers | safe_floats)
+    peak = draw(safe_integers | safe_floats)
+    record: dict[str, Any] = {
+        "serialNumber": written_serial,
+        "lastReportDate": date,
+        "lastReportWatts": watts,
+        "maxReportWatts": peak,
+        "extra": draw(st.integers()),
+    }
+    dev_type = draw(st.none() | safe_integers)
+    if dev_type is not None or draw(st.booleans()):
+        record["devType"] = dev_type
+    inverter = EnvoyInverter(
+        serial_number=str(int(serial)) if isinstance(written_serial, int) else serial,
+        last_report_date=datetime.fromtimestamp(round(date), UTC),
+        last_report_watts=round(watts),
+        max_report_watts=round(peak),
+        dev_type=dev_type,
+    )
+    return record, inverter
+
+
+BAD_VALUES: dict[str, st.SearchStrategy[Any]] = {
+    "serialNumber": (
+        st.text(max_size=30).filter(lambda text: SERIAL_PATTERN.fullmatch(text.strip()) is None)
+        | st.integers(max_value=-1)
+        | st.integers(min_value=MAX_SAFE_INTEGER + 1, max_value=10**30)
+        | not_numbers.filter(lambda value: not isinstance(value, str))
+        | st.just(DELETE)
+    ),
+    "lastReportDate": (
+        st.integers(max_value=REPORT_DATE_MIN - 1)
+        | st.integers(min_value=REPORT_DATE_MAX)
+        | dates.map(lambda date: date * MILLISECONDS)
+        | st.floats(max_value=REPORT_DATE_MIN - 0.51)
+        | st.floats(min_value=REPORT_DATE_MAX)
+        | not_finite
+        | not_numbers
+        | st.just(DELETE)
+    ),
+    "lastReportWatts": unsafe_integers | not_finite | not_numbers | st.just(DELETE),
+    "maxReportWatts": (unsafe_integers | st.floats(min_value=2.0**54) | not_finite | not_numbers),
+    "devType": unsafe_integers | st.floats() | st.booleans() | st.text(max_size=3),
+}
+
+
+@st.composite
+def bad_records(draw: st.DrawFn) -> tuple[Any, tuple[str, ...]]:
+    """Return a malformed record and the fields that make it so."""
+    if draw(st.integers(0, 5)) == 0:
+        return draw(not_numbers | st.integers() | st.floats()), (NOT_AN_OBJECT,)
+    record, _ = draw(good_records())
+    broken = draw(st.lists(st.sampled_from(FIELDS), min_size=1, max_size=3, unique=True))
+    for field in broken:
+        _break(record, field, draw(BAD_VALUES[field]))
+    return record, tuple(field for field in FIELDS if field in broken)
+
+
+GOOD = True
+
+
+@settings(max_examples=150)
+@given(
+    items=st.lists(
+        st.tuples(st.just(GOOD), good_records()) | st.tuples(st.just(not GOOD), bad_records()),
+        max_size=12,
+    )
+)
+async def test_inverter_list_property(
+    simulator: EnvoySimulator,
+    session: aiohttp.ClientSession,
+    caplog: pytest.LogCaptureFixture,
+    items: list[tuple[bool, tuple[Any, Any]]],
+) -> None:
+    """Any mix of good and malformed records: exactly the good ones come back.
+
+    The newest record per serial, with one warning naming the malformed fields and counting
+    their records; a list of nothing but malformed records is EnvoyBadDataError.
+    """
+    caplog.clear()
+    simulator.inverters = [record for _, (record, _) in items]
+    expected: dict[str, EnvoyInverter] = {}
+    bad_fields: set[str] = set()
+    first_bad = 0
+    for position, (good, (_, outcome)) in enumerate(items):
+        if good:
+            known = expected.get(outcome.serial_number)
+            if known is None or outcome.last_report_date >= known.last_report_date:
+                expected[outcome.serial_number] = outcome
+        else:
+            first_bad = first_bad or position + 1
+            bad_fields.update(outcome)
+    skipped = sum(1 for good, _ in items if not good)
+    client = client_for(simulator.host, session)
+
+    if skipped and not expected:
+        with pytest.raises(EnvoyBadDataError, match=f"every one of its {skipped} records"):
+            await client.inverters()
+        return
+    assert await client.inverters() == expected
+    warnings = warnings_of(caplog)
+    if not skipped:
+        assert warnings == []
+        return
+    names = ", ".join(name for name in (*FIELDS, NOT_AN_OBJECT) if name in bad_fields)
+    assert warnings == [
+        (
+            f"{PATH_INVERTERS}: skipped {skipped} of {len(items)} inverter records for a "
+            f"malformed {names} (the first is record {first_bad} of the list); the other "
+            "inverters are read as usual"
+        )
+    ]
+
+
+# --- Numbers of the production endpoint --------------------------------------------------
+
+PRODUCTION_FIELDS = ("wattsNow", "wattHoursToday", "wattHoursSevenDays", "wattHoursLifetime")
+
+
+@pytest.mark.parametrize("field", PRODUCTION_FIELDS)
+@pytest.mark.parametrize(
+    ("value", "message"),
+    [
+        (2**64 + 1, "beyond JSON's safe integers"),
+        (10**400, "beyond JSON's safe integers"),
+        (MAX_SAFE_INTEGER + 1, "beyond JSON's safe integers"),
+        (1e300, "beyond JSON's safe integers"),
+        ("x" * 1000, "a str value, not a number"),
+        ([[[]]], "a list value, not a number"),
+    ],
+    ids=["2^64", "10^400", "2^53", "1e300", "long text", "nested list"],
+)
+async def test_production_numbers_are_safe_integers(
+    simulator: EnvoySimulator,
+    session: aiohttp.ClientSession,
+    field: str,
+    value: object,
+    message: str,
+) -> None:
+    """Integers the store and the entities cannot take are EnvoyBadDataError.
+
+    The message never quotes a long value.
+    """
+    simulator.production[field] = value
+    with pytest.raises(EnvoyBadDataError, match=f"'{field}' is .*{message}") as raised:
+        await client_for(simulator.host, session).production()
+    assert len(str(raised.value)) < 200
+
+
+async def test_production_safe_integer_bounds(
+    simulator: EnvoySimulator, session: aiohttp.ClientSession
+) -> None:
+    """The largest safe integer is a number like any other."""
+    simulator.production["wattHoursLifetime"] = MAX_SAFE_INTEGER
+    simulator.production["wattsNow"] = -MAX_SAFE_INTEGER
+    production = await client_for(simulator.host, session).production()
+    assert production.watt_hours_lifetime == MAX_SAFE_INTEGER
+    assert production.watts_now == -MAX_SAFE_INTEGER
+
+
+# --- /info.xml ---------------------------------------------------------------------------
+
+
+def info_xml(serial: str = "121621012167", firmware: str = "D5.0.62", pn: str = "800") -> bytes:
+    """Return an /info.xml body."""
+    return (
+        f"<envoy_info><device><sn>{serial}</sn><pn>{pn}</pn><software>{firmware}</software>"
+        "</device></envoy_info>"
+    ).encode()
+
+
+@pytest.mark.parametrize(
+    ("body", "message"),
+    [
+        (info_xml(serial="12162101216[7](javascript:x)"), "serial that does not look like one"),
+        (info_xml(serial="1" * 21), "serial that does not look like one"),
+        (info_xml(serial="١٢١٦٢١٠١٢١٦٧"), "serial that does not look like one"),
+        (info_xml(firmware="R" + "9" * 5000), "malformed software"),
+        (info_xml(firmware="D5.0.62\nD7.0.1"), "malformed software"),
+        (info_xml(pn="8" * 65), "malformed pn"),
+        (b'<?xml version="1.0" encoding="no-such-codec"?><envoy_info/>', "not valid XML"),
+        (b'<?xml version="1.0" encoding="utf-7"?><envoy_info/>', "not valid XML"),
+        (b"<a>" * 140_000 + b"</a>" * 140_000, "lacks the serial"),
+    ],
+    ids=[
+        "serial with markdown",
+        "serial too long",
+        "serial of other digits",
+        "firmware of 5000 digits",
+        "firmware over two lines",
+        "part number too long",
+        "unknown encoding",
+        "multi-byte encoding",
+        "nested 140000 deep",
+    ],
+)
+async def test_hostile_info(
+    raw_server: RawHttpServer, session: aiohttp.ClientSession, body: bytes, message: str
+) -> None:
+    """/info.xml with an unusable serial, firmware or part number, or hostile XML."""
+    raw_server.answers = [http_response(body, headers=[(b"Content-Type", b"text/xml")])]
+    with pytest.raises(EnvoyBadDataError, match=message):
+        await client_for(raw_server.host, session).info()
+
+
+def test_firmware_version_of_long_digit_runs() -> None:
+    """A version part too long for a real firmware does not count as a version part."""
+    info = EnvoyInfo(serial="1", firmware="R5.0.1234567890", part_number=None, web_tokens=False)
+    assert info.firmware_version == (5, 0)
+    long_major = EnvoyInfo(
+        serial="1", firmware="R" + "7" * 5000, part_number=None, web_tokens=False
+    )
+    assert long_major.firmware_version == ()
+    assert not long_major.uses_tokens
+
+
+# --- Digest challenges with bytes that are not UTF-8 -------------------------------------
+
+CHALLENGE_401 = b'{"status": 401, "error": "", "info": "Authentication required"}'
+
+
+def challenge_answer(www_authenticate: bytes) -> bytes:
+    """Return a 401 answer with this WWW-Authenticate header value, as bytes."""
+    return http_response(
+        CHALLENGE_401,
+        status=b"401 Unauthorized",
+        headers=[(b"Content-Type", b"application/json"), (b"WWW-Authenticate", www_authenticate)],
+    )
+
+
+@pytest.mark.parametrize("param", [b"realm", b"nonce", b"opaque"])
+async def test_challenge_with_bytes_that_are_not_utf8(
+    raw_server: RawHttpServer, session: aiohttp.ClientSession, param: bytes
+) -> None:
+    """A Latin-1 byte in a challenge value: no user can answer it, EnvoyAuthenticationError."""
+    values = {b"realm": b"enphaseenergy.com", b"nonce": b"abc", b"opaque": b"x"}
+    values[param] = b"caf\xe9"
+    header = b", ".join(name + b'="' + value + b'"' for name, value in values.items())
+    raw_server.answers = [challenge_answer(b'Digest qop="auth", ' + header)]
+    with pytest.raises(EnvoyAuthenticationError, match="cannot answer"):
+        await client_for(raw_server.host, session).inverters()
+
+
+async def test_challenge_in_utf8_is_answered(
+    raw_server: RawHttpServer, session: aiohttp.ClientSession
+) -> None:
+    """Beyond ASCII but UTF-8: answered, and the state it leaves can be stored as JSON."""
+    raw_server.answers = [
+        challenge_answer('Digest realm="énergie", qop="auth", nonce="n°1"'.encode()),
+        http_response(json.dumps([]).encode()),
+    ]
+    client = client_for(raw_server.host, session)
+    assert await client.inverters() == {}
+    assert b'realm="\xc3\xa9nergie"' in raw_server.requests[1]
+    assert client.auth_state is not None
+    assert json.loads(json.dumps(client.auth_state)) == client.auth_state
+
+
+def test_parse_and_restore_refuse_lone_surrogates() -> None:
+    """What aiohttp makes of a non-UTF-8 byte (a lone surrogate) never becomes a challenge."""
+    assert parse_challenge('Digest realm="caf\udce9", nonce="n"') is None
+    assert parse_challenge('Digest realm="r", nonce="\\\udce9"') is None
+    assert DigestChallenge.from_dict({"realm": "r", "nonce": "n\udce9"}) is None
+    assert DigestChallenge.from_dict({"realm": "r", "nonce": "n"}) is not None
+
+
+# --- Deeply nested JSON ------------------------------------------------------------------
+
+DEPTH = 150_000  # far beyond what Python's recursion allows, still well under the body cap
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        b"[" * DEPTH + b"]" * DEPTH,
+        b'{"a":' * DEPTH + b"1" + b"}" * DEPTH,
+        b'[{"serialNumber": ' + b"[" * DEPTH + b"]" * DEPTH + b"}]",
+    ],
+    ids=["array", "object", "in a record"],
+)
+@pytest.mark.parametrize("path", [PATH_PRODUCTION, PATH_INVERTERS])
+async def test_deeply_nested_json(
+    simulator: EnvoySimulator, session: aiohttp.ClientSession, body: bytes, path: str
+) -> None:
+    """JSON nested deeper than Python recurses: EnvoyBadDataError, not RecursionError."""
+    assert len(body) < MAX_BODY_BYTES
+    simulator.fail(path, body=body)
+    client = client_for(simulator.host, session)
+    with pytest.raises(EnvoyBadDataError, match="nested too deeply"):
+        await (client.production() if path == PATH_PRODUCTION else client.inverters())
+
+
+async def test_error_body_quotes_no_long_value(
+    simulator: EnvoySimulator, session: aiohttp.ClientSession
+) -> None:
+    """An Envoy error body with a nested or huge message: the message names its type only."""
+    simulator.fail(PATH_PRODUCTION, body=b'{"status": [[[1]]], "info": "' + b"x" * 5000 + b'"}')
+    with pytest.raises(EnvoyBadDataError, match=r"an error \(status a list value: a str value\)$"):
+        await client_for(simulator.host, session).production()
+
+
+# --- Anything at all, property -----------------------------------------------------------
+
+json_scalars = (
+    st.none()
+    | st.booleans()
+    | st.integers()
+    | st.integers(-(10**400), 10**400)
+    | st.floats()
+    | st.text(max_size=30)
+)
+json_values = st.recursive(
+    json_scalars,
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=8), inner),
+    max_leaves=20,
+)
+
+
+def _dump(value: Any) -> bytes:
+    return json.dumps(value).encode()
+
+
+def _nested(depth: int) -> bytes:
+    return b"[" * depth + b"]" * depth
+
+
+def _production_like(values: list[Any]) -> bytes:
+    return _dump(dict(zip(PRODUCTION_FIELDS, values, strict=False)))
+
+
+def _inverters_like(records: list[list[Any]]) -> bytes:
+    return _dump([dict(zip(FIELDS, values, strict=False)) for values in records])
+
+
+field_values = json_scalars | json_values | unsafe_integers | not_finite
+# Depths below and beyond what Python's JSON decoder recurses into (about 65,000 here).
+depths = st.integers(1, 150_000) | st.sampled_from([100_000, 150_000])
+
+json_bodies = st.one_of(
+    json_values.map(_dump),
+    depths.map(_nested),
+    depths.map(lambda depth: b'{"status": 1, "info": ' + _nested(depth) + b"}"),
+    st.lists(field_values, min_size=4, max_size=4).map(_production_like),
+    st.lists(st.lists(field_values, min_size=0, max_size=5), max_size=5).map(_inverters_like),
+    st.lists(st.lists(field_values, max_size=5), max_size=5).map(
+        lambda records: _dump([dict(zip(FIELDS[::-1], r, strict=False)) for r in records])
+    ),
+)
+
+xml_text = st.text(max_size=40).map(
+    lambda text: text.replace("&", "&amp;").replace("<", "&lt;").encode()
+)
+xml_bodies = st.one_of(
+    st.tuples(xml_text, xml_text, xml_text, xml_text).map(
+        lambda parts: (
+            b"<envoy_info><device><sn>%s</sn><pn>%s</pn><software>%s</software></device>"
+            b"<web-tokens>%s</web-tokens></envoy_info>" % parts
+        )
+    ),
+    st.tuples(
+        st.sampled_from(["utf-8", "utf-16", "latin-1", "utf-7", "no-such", "ebcdic"])
+        | st.text(max_size=10),
+        st.binary(max_size=60),
+    ).map(
+        lambda parts: (
+            f'<?xml version="1.0" encoding="{parts[0]}"?><envoy_info><device><sn>'.encode(
+                "utf-8", "surrogatepass"
+            )
+            + parts[1]
+            + b"</sn></device></envoy_info>"
+        )
+    ),
+    st.integers(1, 140_000).map(lambda depth: b"<a>" * depth + b"</a>" * depth),
+    st.integers(1, 12).map(
+        lambda depth: (
+            b'<!DOCTYPE d [<!ENTITY e0 "ha">'
+            + b"".join(
+                b'<!ENTITY e%d "%s">' % (level, b"&e%d;" % (level - 1) * 10)
+                for level in range(1, depth)
+            )
+            + b"]><envoy_info><device><sn>&e%d;</sn></device></envoy_info>" % (depth - 1)
+        )
+    ),
+)
+
+header_names = st.sampled_from(
+    [b"Content-Type", b"Content-Encoding", b"Transfer-Encoding", b"Location", b"Connection"]
+) | st.binary(min_size=1, max_size=12)
+header_values = st.sampled_from(
+    [b"gzip", b"deflate", b"br", b"zstd", b"chunked", b"close", b"application/json"]
+) | st.binary(max_size=40)
+content_lengths = st.none() | st.sampled_from(
+    [b"0", b"1", b"99999999999999999999999", b"-1", b"abc", str(MAX_BODY_BYTES + 1).encode()]
+)
+statuses = st.sampled_from([b"200 OK", b"301 Moved", b"500 Oops", b"503 Busy", b"101 Up"]) | (
+    st.tuples(st.integers(0, 1000), st.binary(max_size=10)).map(
+        lambda parts: str(parts[0]).encode() + b" " + parts[1]
+    )
+)
+# Challenge values: any bytes, UTF-8 text, and Latin-1 text (its bytes beyond ASCII are no UTF-8).
+latin1 = st.characters(min_codepoint=0x20, max_codepoint=0xFF, exclude_characters='"\\\x7f')
+digest_values = (
+    st.binary(max_size=20)
+    | st.text(max_size=10).map(str.encode)
+    | st.text(latin1, max_size=10).map(lambda text: text.encode("latin-1"))
+)
+
+
+@st.composite
+def challenges(draw: st.DrawFn) -> bytes:
+    """Return a WWW-Authenticate value: any bytes, or a Digest challenge with hostile values."""
+    if draw(st.booleans()):
+        return draw(st.binary(max_size=120))
+    params = {
+        name: draw(digest_values)
+        for name in draw(
+            st.lists(
+                st.sampled_from([b"realm", b"nonce", b"opaque", b"qop", b"algorithm", b"stale"]),
+                unique=True,
+            )
+        )
+    }
+    params.setdefault(b"realm", draw(digest_values))
+    params.setdefault(b"nonce", draw(digest_values))
+    quote = draw(st.sampled_from([b'"', b""]))
+    return b"Digest " + b", ".join(
+        name + b"=" + quote + value + quote for name, value in params.items()
+    )
+
+
+@st.composite
+def answers(draw: st.DrawFn, bodies: st.SearchStrategy[bytes]) -> list[bytes]:
+    """Return the answers the server gives, one per request (the last one repeats)."""
+    kind = draw(st.integers(0, 4))
+    if kind == 0:  # no HTTP at all, or broken HTTP
+        return [draw(st.binary(max_size=300) | st.binary(max_size=60).map(b"HTTP/1.1 ".__add__))]
+    if kind == 1:  # a challenge first, then anything that parses as a body
+        return [challenge_answer(draw(challenges())), http_response(draw(bodies))]
+    body = draw(bodies | st.binary(max_size=300))
+    if kind == 2:  # a plain 200
+        return [http_response(body)]
+    return [
+        http_response(
+            body,
+            status=draw(statuses),
+            headers=draw(st.lists(st.tuples(header_names, header_values), max_size=3)),
+            content_length=draw(content_lengths),
+        )
+    ]
+
+
+def assert_typed(result: object) -> None:
+    """Assert that a result is the client's typed data, within what the client promises."""
+    if isinstance(result, EnvoyInfo):
+        assert SERIAL_PATTERN.fullmatch(result.serial)
+        assert result.firmware.isprintable()
+        assert all(isinstance(part, int) for part in result.firmware_version)
+        assert not result.uses_tokens
+        return
+    if isinstance(result, EnvoyProduction):
+        numbers = [
+            result.watts_now,
+            result.watt_hours_today,
+            result.watt_hours_seven_days,
+            result.watt_hours_lifetime,
+        ]
+        assert all(type(n) is int and abs(n) <= MAX_SAFE_INTEGER for n in numbers)
+        assert min(numbers[1:]) >= 0
+        return
+    assert isinstance(result, dict)
+    for serial, inverter in result.items():
+        assert isinstance(inverter, EnvoyInverter)
+        assert serial == inverter.serial_number
+        assert SERIAL_PATTERN.fullmatch(serial)
+        assert REPORT_DATE_MIN <= inverter.last_report_date.timestamp() < REPORT_DATE_MAX
+        numbers = [inverter.last_report_watts, inverter.max_report_watts, inverter.dev_type or 0]
+        assert all(type(n) is int and abs(n) <= MAX_SAFE_INTEGER for n in numbers)
+
+
+@pytest.mark.parametrize("path", [PATH_INFO, PATH_PRODUCTION, PATH_INVERTERS])
+@settings(max_examples=200)
+@given(data=st.data())
+async def test_any_answer_is_typed_data_or_an_envoy_error(
+    raw_server: RawHttpServer,
+    session: aiohttp.ClientSession,
+    path: str,
+    data: st.DataObject,
+) -> None:
+    """Whatever comes back on any endpoint: typed data, or one of the client's errors."""
+    bodies = xml_bodies if path == PATH_INFO else json_bodies
+    raw_server.answers = data.draw(answers(bodies))
+    client = client_for(raw_server.host, session)
+    read = {PATH_INFO: client.info, PATH_PRODUCTION: client.production}.get(path, client.inverters)
+    try:
+        result: object = await read()
+    except EnvoyError:
+        pass
+    else:
+        assert_typed(result)
+    # The state the integration stores must be storable: strings that encode as UTF-8.
+    for value in (client.auth_state or {}).values():
+        value.encode()
