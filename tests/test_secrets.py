@@ -10,6 +10,7 @@ no warning, error or UI message holds the Envoy's host.
 
 from __future__ import annotations
 
+import itertools
 import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -83,6 +84,10 @@ def _named(name: str) -> Scenario:
     return scenario
 
 
+# Each example is a new Envoy with microinverters of its own: the examples share one Home
+# Assistant, whose registries must not meet the same inverter under two entries.
+EXAMPLES = itertools.count(1)
+
 SCENARIOS: dict[str, Scenario] = {
     **{name: _named(name) for name in FAULTS},
     "password refused": _refused,
@@ -121,6 +126,9 @@ async def test_no_secret_in_logs_or_errors(
     caplog.set_level(logging.DEBUG, logger="custom_components.enphase_envoy_legacy")
     simulator.heal()
     simulator.become(serial)
+    example = next(EXAMPLES)
+    for position, inverter in enumerate(simulator.inverters):
+        inverter["serialNumber"] = f"9{example:05d}{position:06d}"
     envoy_users = dict(simulator.users)
     entry = MockConfigEntry(
         domain=DOMAIN,
