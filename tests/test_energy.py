@@ -4,12 +4,17 @@ from __future__ import annotations
 
 import json
 from datetime import datetime, timedelta
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
 
+from custom_components.enphase_envoy_legacy.const import MAX_MICROINVERTER_W
 from custom_components.enphase_envoy_legacy.energy import (
+    HOURS_PER_YEAR,
+    LIFETIME_YEARS,
     MIN_PLAUSIBLE_POWER_W,
+    SLACK_WH,
     EnergyGuard,
     GuardedProduction,
     GuardState,
@@ -259,3 +264,267 @@ def test_a_site_far_above_the_starting_bound() -> None:
     # Five minutes of 200 kW: 16.7 kWh, plausible for this site.
     later = guard.update(reading(1_016_700, watts=200_000), START + 5 * MINUTE, 300_000)
     assert (later.suspect, later.lifetime) == (False, 1_016_700)
+
+
+# Issue #12: the guard cannot be walked up, and garbage site totals are refused.
+
+CAPTURE_INVERTERS = (
+    Path(__file__).parent / "fixtures" / "captures" / "D5.0.62" / "api_v1_production_inverters.json"
+)
+
+
+def capture_site_peak(count: int) -> int:
+    """Return what the first ``count`` inverters of the D5.0.62 capture produce together (W).
+
+    Each is capped at what a microinverter can do, as the coordinator does.
+    """
+    inverters = json.loads(CAPTURE_INVERTERS.read_text())[:count]
+    return sum(min(max(item["maxReportWatts"], 0), MAX_MICROINVERTER_W) for item in inverters)
+
+
+def walk_up(
+    guard: EnergyGuard, start: datetime, minutes: int, site_peak: int
+) -> list[GuardedProduction]:
+    """Feed the guard an Envoy that raises its counter a little more each minute.
+
+    While a reading is accepted, the next claims twice the power and the counter grows by
+    what the old guard allowed for it (the poll gap plus one report interval at that power);
+    once refused, it backs off to a quarter of that and tries again.
+    """
+    results: list[GuardedProduction] = []
+    counter, watts, now = 1_000_000, 1_000, start
+    accepted = guard.update(reading(counter, watts=watts), now, site_peak)
+    results.append(accepted)
+    for _ in range(minutes):
+        now += MINUTE
+        step = round(watts * (60 + guard.report_interval) / 3600)
+        result = guard.update(reading(counter + step, watts=watts), now, site_peak)
+        results.append(result)
+        if result.suspect:
+            watts = max(watts // 4, 1)
+        else:
+            counter += step
+            watts *= 2
+    return results
+
+
+def test_a_walk_up_is_bounded_by_the_site_capacity() -> None:
+    """A 12-inverter site polled every minute, 300 s reports: an hour brings at most an hour.
+
+    The Envoy claims a rising wattsNow to match its rising counter; the capacity comes from
+    the inverters alone, and a report interval's energy is granted once, not per reading.
+    """
+    guard = EnergyGuard()
+    guard.report_interval = 300
+    peak = capture_site_peak(12)
+    results = walk_up(guard, START, 60, peak)
+    capacity = max(MIN_PLAUSIBLE_POWER_W, 2 * peak)
+    lifetimes = [r.lifetime or 0 for r in results]
+    growth = lifetimes[-1] - lifetimes[0]
+    assert growth <= capacity * 1 + capacity * 300 / 3600 + SLACK_WH
+    assert guard.plausible_power() == capacity
+    assert all(r.watts_now is None or r.watts_now <= capacity for r in results)
+    assert lifetimes == sorted(lifetimes)
+
+
+def test_steady_overclaim_on_a_metered_envoy() -> None:
+    """Each minute the counter grows by a minute and a report at full capacity: refused.
+
+    The old guard accepted six hours of production per hour this way.
+    """
+    guard = EnergyGuard()
+    guard.report_interval = 300
+    capacity = guard.plausible_power()
+    now, counter = START, 50_000_000
+    first = guard.update(reading(counter, watts=capacity), now)
+    for _ in range(60):
+        now += MINUTE
+        counter += round(capacity * 360 / 3600)
+        last = guard.update(reading(counter, watts=capacity), now)
+    assert first.lifetime is not None
+    assert last.lifetime is not None
+    assert last.lifetime - first.lifetime <= capacity + capacity * 300 / 3600 + SLACK_WH
+
+
+def test_wattsnow_never_raises_the_capacity() -> None:
+    """A wattsNow at the edge of the bound, reading after reading, leaves the bound alone."""
+    site = Site()
+    counter = 1_000_000
+    for _ in range(30):
+        watts = site.guard.plausible_power()
+        counter += watts // 60
+        site.read(reading(counter, watts=watts))
+    assert site.guard.plausible_power() == MIN_PLAUSIBLE_POWER_W
+
+
+def test_the_inverters_set_the_capacity_each_time_they_are_read() -> None:
+    """The capacity follows the inverters' last listing; a reading without one keeps it."""
+    guard = EnergyGuard()
+    guard.update(reading(1_000_000), START, site_peak_power=40_000)
+    assert guard.plausible_power() == 80_000
+    guard.update(reading(1_000_050), START + MINUTE, site_peak_power=0)
+    assert guard.plausible_power() == 80_000
+    guard.update(reading(1_000_100), START + 2 * MINUTE, site_peak_power=4_000)
+    assert guard.plausible_power() == MIN_PLAUSIBLE_POWER_W
+
+
+def test_a_report_interval_of_energy_is_granted_once_per_interval() -> None:
+    """A non-metered Envoy's burst brings an interval's energy; two bursts a minute apart cannot."""
+    guard = EnergyGuard()
+    guard.report_interval = 300
+    capacity = guard.plausible_power()
+    interval_energy = capacity * 300 // 3600
+    minute_energy = capacity * 60 // 3600
+    guard.update(reading(1_000_000), START)
+    first = guard.update(reading(1_000_000 + interval_energy), START + MINUTE)
+    assert not first.suspect
+    second = guard.update(
+        reading(1_000_000 + 2 * interval_energy + minute_energy), START + 2 * MINUTE
+    )
+    assert second.suspect
+    # Five minutes later the credit is back.
+    later = guard.update(
+        reading(1_000_000 + 2 * interval_energy + minute_energy), START + 7 * MINUTE
+    )
+    assert not later.suspect
+
+
+def test_a_rebase_is_bounded_by_the_credit() -> None:
+    """A new level that grows fast while it is held adds no more than the site could make."""
+    site = Site()
+    site.read(reading(100_000_000))
+    capacity = site.guard.plausible_power()
+    base = 200_000_000
+    # Each step is a plausible one for a held level (with a report interval on top).
+    site.guard.report_interval = 3600
+    step = capacity * (5 * 60 + 3600) // 3600
+    results = [site.read(reading(base + step * n), after=5 * MINUTE) for n in range(4)]
+    assert results[3].rebased
+    assert results[3].lifetime is not None
+    assert results[3].lifetime - 100_000_000 <= capacity * 20 * 60 / 3600 + SLACK_WH
+
+
+@pytest.mark.parametrize("power", [10**9, -(10**9), 10**400])
+def test_a_power_beyond_the_capacity_is_not_shown(power: int) -> None:
+    """A wattsNow of a gigawatt (or 10**400) is suspect: not shown, the lifetime still judged."""
+    site = Site()
+    site.read(reading(1_000_000))
+    result = site.read(reading(1_000_050, watts=power))
+    assert (result.watts_now, result.suspect, result.lifetime) == (None, True, 1_000_050)
+    assert site.guard.state.accepted_power <= site.guard.plausible_power()
+
+
+def test_seven_days_beyond_the_capacity_is_not_shown() -> None:
+    """1.8e16 kWh over seven days is refused: the last good value stays."""
+    site = Site()
+    site.read(reading(1_000_000, week=70_000))
+    result = site.read(reading(1_000_050, week=18 * 10**18))
+    assert (result.seven_days, result.suspect, result.lifetime) == (70_000, True, 1_000_050)
+    limit = site.guard.plausible_power() * 7 * 24
+    assert site.read(reading(1_000_100, week=limit)).seven_days == limit
+    assert site.read(reading(1_000_150, week=limit + 1)).seven_days == limit
+
+
+@pytest.mark.parametrize("lifetime", [10**30, 10**400, 2**65])
+def test_the_first_reading_is_judged_too(lifetime: int) -> None:
+    """A new entry's first lifetime beyond LIFETIME_YEARS of the capacity is refused."""
+    site = Site()
+    first = site.read(reading(lifetime))
+    assert (first.lifetime, first.today, first.suspect) == (None, None, True)
+    assert site.guard.state.candidates == []
+    good = site.read(reading(138_475_913))
+    assert (good.lifetime, good.suspect) == (138_475_913, False)
+    limit = site.guard.max_lifetime()
+    assert limit == site.guard.plausible_power() * LIFETIME_YEARS * HOURS_PER_YEAR
+    assert Site().read(reading(limit)).lifetime == limit
+    assert Site().read(reading(limit + 1)).lifetime is None
+
+
+def test_huge_numbers_never_reach_the_store() -> None:
+    """Integers beyond 2**64 (or 10**400) anywhere: the state stays storable as JSON."""
+    site = Site()
+    site.read(reading(1_000_000))
+    huge = (2**65, 10**400)
+    for value in huge:
+        site.read(reading(value, watts=value, today=value, week=value))
+        site.read(reading(1_000_000 - WRAP, watts=value, today=value, week=value))
+    stored = site.guard.state.as_dict()
+    numbers = [
+        value
+        for part in stored.values()
+        for value in (part if isinstance(part, list) else [part])
+        for value in (value if isinstance(value, tuple) else [value])
+        if isinstance(value, int | float)
+    ]
+    assert numbers
+    assert all(abs(number) <= 2**53 for number in numbers)
+    assert GuardState.from_dict(json.loads(json.dumps(stored))) == site.guard.state
+
+
+def test_today_never_exceeds_a_day_at_capacity() -> None:
+    """Energy today is at most the capacity for 24 hours, even when the lifetime grew more."""
+    guard = EnergyGuard()
+    guard.report_interval = 3600
+    guard.update(reading(1_000_000, today=0), datetime(2026, 6, 21, 0, 0, 1, tzinfo=ZONE))
+    # No reading for a day (the Envoy offline), then everything it made: the day at capacity
+    # and the credit of a report interval on top; more than a day's worth.
+    capacity = guard.plausible_power()
+    late = datetime(2026, 6, 21, 23, 59, tzinfo=ZONE)
+    grown = 1_000_000 + capacity * 24 + capacity // 2
+    result = guard.update(reading(grown, today=0), late)
+    assert result.lifetime == grown
+    assert result.today == capacity * 24
+    more = guard.update(reading(grown + 100, today=0), late + timedelta(seconds=30))
+    assert more.today == capacity * 24
+    assert more.lifetime == grown + 100
+
+
+def test_a_state_stored_by_the_previous_release_loads() -> None:
+    """The shape GuardState.as_dict() had before the credit: it loads with no credit carried."""
+    stored = {
+        "envoy_lifetime": 133798553,
+        "lifetime": 133798553,
+        "accepted_at": 1782068400.0,
+        "accepted_power": 7907,
+        "peak_power": 9802,
+        "day": "2026-06-21",
+        "day_start": 133778392,
+        "seven_days": 366671,
+        "held_since": None,
+        "candidates": [[1782068460.0, 133798553 - WRAP, 7907]],
+        "rhythm": {"interval": 300.0},
+    }
+    state = GuardState.from_dict(stored)
+    assert state is not None
+    assert state.as_dict() == {
+        **{name: value for name, value in stored.items() if name != "rhythm"},
+        "candidates": [tuple(item) for item in stored["candidates"]],
+        "credit": 0.0,
+    }
+
+
+@pytest.mark.parametrize(
+    "corrupt",
+    [
+        {"candidates": None},
+        {"candidates": [[1.0, 2]]},
+        {"candidates": ["abc"]},
+        {"candidates": [[1.0, 2, "3"]]},
+        {"lifetime": "133798553"},
+        {"lifetime": 2**64},
+        {"lifetime": -1},
+        {"envoy_lifetime": True},
+        {"accepted_at": float("nan")},
+        {"held_since": "now"},
+        {"day": 20260621},
+        {"credit": None},
+        {"peak_power": 1.5},
+    ],
+)
+def test_a_corrupt_stored_state_is_refused(corrupt: dict[str, object]) -> None:
+    """A malformed part makes the whole stored state unusable: the caller starts afresh."""
+    good = Site()
+    good.read(reading(1_000_000))
+    stored = {**json.loads(json.dumps(good.guard.state.as_dict())), **corrupt}
+    assert GuardState.from_dict(stored) is None
+    assert GuardState.from_dict({"rhythm": {}}) == GuardState()

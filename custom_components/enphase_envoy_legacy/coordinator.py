@@ -188,7 +188,14 @@ class EnvoyLegacyCoordinator(DataUpdateCoordinator[EnvoyLegacyData]):
         derived from the serial), so setup costs only the two reads of a poll.
         """
         stored = await self._store.async_load() or {}
-        self.guard = EnergyGuard(GuardState.from_dict(stored))
+        guard_state = GuardState.from_dict(stored)
+        if guard_state is None:
+            LOGGER.warning(
+                "The stored state of the energy guard of entry %s is malformed; starting"
+                " the energy guard afresh",
+                self.config_entry.entry_id,
+            )
+        self.guard = EnergyGuard(guard_state)
         self.scheduler.state = RhythmState.from_dict(stored.get("rhythm"))
         self.panels = PanelEnergy(stored.get("panels"))
         self.unlisted = UnlistedInverters(stored.get("unlisted"))
@@ -259,7 +266,7 @@ class EnvoyLegacyCoordinator(DataUpdateCoordinator[EnvoyLegacyData]):
             self._forget_unlisted(envoy.inverters, timestamp)
             changed |= self._changed_inverters(previous, envoy, now)
             self._site_peak = sum(
-                min(inverter.max_report_watts, MAX_MICROINVERTER_W)
+                min(max(inverter.max_report_watts, 0), MAX_MICROINVERTER_W)
                 for serial, inverter in envoy.inverters.items()
                 if serial not in self.retired_inverters
             )

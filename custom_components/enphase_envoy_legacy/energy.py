@@ -6,12 +6,23 @@ whole lifetime of production to the Energy dashboard. Legacy Envoys produce such
 zeros for a few minutes after a reboot, steps down of about 1.19 MWh when inverter counters
 wrap (firmware below 8), brief drops during connection trouble, and garbage.
 
+Everything is judged against the site's capacity ``C`` (``plausible_power``): twice the sum
+of its microinverters' maximum reported power (the caller caps each at what a microinverter
+can do), and never below MIN_PLAUSIBLE_POWER_W while the inverters are not known. No reading
+of the Envoy's own can raise it, so a garbage ``wattsNow`` cannot widen the bound.
+
 The rules, applied to each reading of the lifetime counter:
 
 1. A reading that moves forward no faster than the site can produce is accepted: the
-   reported lifetime grows by the same amount. A non-metered Envoy's counter moves in steps,
-   each microinverter's report adding the energy of its whole report interval at once, so
-   one report interval's worth of production is allowed on top (``report_interval``).
+   reported lifetime grows by the same amount. What "no faster" means is an energy credit
+   (a token bucket): it fills at ``C`` as time passes since the last accepted reading, a
+   reading may spend all of it, and what is left over is carried to the next reading up to
+   one report interval's energy (``C * report_interval``, plus SLACK_WH for rounding). A
+   non-metered Envoy's counter moves in steps, each microinverter's report adding the energy
+   of its whole report interval at once: the carried credit lets such a step through, once
+   per report interval, not once per reading. So between any two accepted readings, the
+   reported lifetime grows by at most ``C * (time between them) + C * report_interval +
+   SLACK_WH``, rebases (rule 3) included, however the readings are chosen.
 2. A zero is held (the last good value stays): no installed Envoy's lifetime is zero; it
    reads zero while it reboots.
 3. Anything else (a drop, a jump the site could not have produced) is held too, and becomes
@@ -22,16 +33,26 @@ The rules, applied to each reading of the lifetime counter:
    continues from where it was, growing with the counter from then on: a wrap or an Envoy
    replacement never shows as a jump, up or down. The energy of the gap between the last
    accepted reading and the first reading at the new level (one poll) is estimated from the
-   power reported on each side of it (the trapezoid rule).
+   power reported on each side of it (the trapezoid rule). What a rebase adds is taken from
+   the same credit as rule 1.
+
+Every number has a plausible range derived from ``C``, first reading included, and a value
+outside it is refused (held back, or not shown): power within ``-C..C``, the Envoy's energy
+today within ``C * 24 h``, the last seven days within ``C * 7 * 24 h``, the lifetime counter
+within ``C * LIFETIME_YEARS`` years. ``C`` itself is at most MAX_CAPACITY_W, so every value
+stays far below 2**53: what a float, and Home Assistant's store, hold exactly.
 
 The reported lifetime therefore never decreases and never grows faster than the site can
 produce. "Energy today" is derived from it (the reported lifetime minus its value at the
-start of the local day), so a late, partial or DST-shifted reset of the Envoy's own daily
-counter cannot show as a spike either. This module has no Home Assistant imports.
+start of the local day, never above ``C * 24 h``), so a late, partial or DST-shifted reset of
+the Envoy's own daily counter cannot show as a spike either. This module has no Home
+Assistant imports.
 """
 
 from __future__ import annotations
 
+import math
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field, replace
 from datetime import datetime
 from typing import Any, Final
@@ -39,20 +60,60 @@ from typing import Any, Final
 from .envoy_client import EnvoyProduction
 
 # Sites on legacy Envoys are homes and small businesses: a few kW to a few tens of kW. The
-# plausible power is twice the highest power the site was seen to reach (the sum of its
-# microinverters' maximum reported power, or the Envoy's own wattsNow), and never below
-# this floor, so a new entry starts with a generous bound. A counter wrap (about 1.19 MWh)
-# would take a 10 kW site five days: it is never mistaken for production.
+# site's capacity is twice the sum of its microinverters' maximum reported power, and never
+# below this floor, so a new entry (its inverters not listed yet) starts with a generous
+# bound. A counter wrap (about 1.19 MWh) would take a 10 kW site five days: it is never
+# mistaken for production.
 MIN_PLAUSIBLE_POWER_W: Final = 10_000
 PLAUSIBLE_POWER_MARGIN: Final = 2
+# No site behind one Envoy comes near a gigawatt; the cap keeps every derived bound (and so
+# every value shown or stored) far below 2**53.
+MAX_CAPACITY_W: Final = 1_000_000_000
 # Rounding in the Envoy's counters: a few Wh of disagreement are not a drop.
 SLACK_WH: Final = 10
+# Enphase sets report intervals of 5, 15 or 60 minutes: the carried credit never holds more
+# than an hour of production, whatever interval the caller measured.
+MAX_REPORT_INTERVAL_SECONDS: Final = 3600
+# The first reading's lifetime may be at most this many years of the site's capacity, day
+# and night. No Envoy has run for this long, and a site's real yield is a small fraction of
+# its capacity (its capacity is twice its peak, its panels sleep at night): generous, but it
+# refuses the garbage (1e30 Wh) that would otherwise stick.
+LIFETIME_YEARS: Final = 50
+HOURS_PER_YEAR: Final = 8766  # 365.25 days
+HOURS_PER_DAY: Final = 24
+DAYS_PER_WEEK: Final = 7
+# Every integer the guard stores or reports stays within what a float holds exactly.
+MAX_STORED: Final = 2**53
 
 # A new counter level is believed once it has lasted this long over this many readings.
 # A reboot's zeros last 2-3 minutes and connection glitches one or two polls; a real wrap
 # or replacement lasts for good, so a quarter of an hour loses little and risks nothing.
 REBASE_READINGS: Final = 3
 REBASE_AFTER_SECONDS: Final = 15 * 60
+
+
+def _count(value: object) -> int:
+    """Return a stored integer within 0..MAX_STORED, or raise ValueError."""
+    if type(value) is not int or not 0 <= value <= MAX_STORED:
+        raise ValueError(value)
+    return value
+
+
+def _optional_count(value: object) -> int | None:
+    """Return a stored integer within 0..MAX_STORED or None, or raise ValueError."""
+    return None if value is None else _count(value)
+
+
+def _number(value: object) -> float:
+    """Return a stored finite number (seconds, or Wh of credit), or raise ValueError."""
+    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+        raise ValueError(value)
+    return float(value)
+
+
+def _optional_number(value: object) -> float | None:
+    """Return a stored finite number or None, or raise ValueError."""
+    return None if value is None else _number(value)
 
 
 @dataclass(kw_only=True)
@@ -63,24 +124,64 @@ class GuardState:
     lifetime: int | None = None  # the guarded lifetime the sensor reports
     accepted_at: float | None = None  # when the last reading was accepted (epoch seconds)
     accepted_power: int = 0  # the power (W) reported with it
-    peak_power: int = 0  # the highest power seen (W)
+    peak_power: int = 0  # what the site's microinverters can produce together (W)
     day: str | None = None  # the local date "today" counts from
     day_start: int | None = None  # the guarded lifetime at the start of that day
     seven_days: int | None = None  # the last good "last seven days" value
     held_since: float | None = None  # when readings started being held back
     # Readings out of line with the last accepted one: (epoch seconds, counter, power W).
     candidates: list[tuple[float, int, int]] = field(default_factory=list)
+    credit: float = 0.0  # energy (Wh) carried over from the last accepted reading (rule 1)
 
     def as_dict(self) -> dict[str, Any]:
         """Return the state for storage."""
         return asdict(self)
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> GuardState:
-        """Rebuild the state from storage, ignoring what it does not know."""
-        known = {name: data[name] for name in cls.__dataclass_fields__ if name in data}
-        known["candidates"] = [tuple(item) for item in known.get("candidates", [])]
-        return cls(**known)
+    def from_dict(cls, data: Mapping[str, Any]) -> GuardState | None:
+        """Rebuild the state from storage, ignoring what it does not know.
+
+        Return None when a part it knows is malformed (of the wrong type, or beyond what
+        the guard ever stores): the caller starts afresh. A missing part takes its default,
+        so a state stored by an older release loads.
+        """
+        try:
+            return cls(
+                envoy_lifetime=_optional_count(data.get("envoy_lifetime")),
+                lifetime=_optional_count(data.get("lifetime")),
+                accepted_at=_optional_number(data.get("accepted_at")),
+                accepted_power=_count(data.get("accepted_power", 0)),
+                peak_power=_count(data.get("peak_power", 0)),
+                day=_day(data.get("day")),
+                day_start=_optional_count(data.get("day_start")),
+                seven_days=_optional_count(data.get("seven_days")),
+                held_since=_optional_number(data.get("held_since")),
+                candidates=_candidates(data.get("candidates", [])),
+                credit=max(_number(data.get("credit", 0.0)), 0.0),
+            )
+        except ValueError:
+            return None
+
+
+def _day(value: object) -> str | None:
+    """Return a stored local date, or raise ValueError."""
+    if value is not None and not isinstance(value, str):
+        raise ValueError(value)
+    return value
+
+
+def _candidates(value: object) -> list[tuple[float, int, int]]:
+    """Return the stored candidate readings, or raise ValueError."""
+    if not isinstance(value, list):
+        raise ValueError(value)  # noqa: TRY004 - the caller handles malformed parts as one
+    candidates: list[tuple[float, int, int]] = []
+    for item in value:
+        match item:
+            case [when, counter, power]:
+                candidates.append((_number(when), _count(counter), _count(power)))
+            case _:
+                raise ValueError(item)
+    return candidates
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -91,7 +192,7 @@ class GuardedProduction:
     today: int | None
     seven_days: int | None
     lifetime: int | None
-    suspect: bool  # this reading was held back
+    suspect: bool  # this reading was held back, in whole or in part
     rebased: bool  # this reading set a new base for the Envoy's counter
 
 
@@ -101,68 +202,119 @@ class EnergyGuard:
     def __init__(self, state: GuardState | None = None) -> None:
         """Start from a stored state, or from nothing."""
         self.state = state or GuardState()
-        # Seconds of production a single reading may bring at once (see rule 1).
+        # Seconds of production a single report may bring at once (see rule 1).
         self.report_interval = 0.0
 
     def plausible_power(self) -> int:
-        """Return the highest power (W) the site is taken to be able to produce."""
-        return max(MIN_PLAUSIBLE_POWER_W, PLAUSIBLE_POWER_MARGIN * self.state.peak_power)
+        """Return the site's capacity: the highest power (W) it is taken to be able to produce."""
+        capacity = max(MIN_PLAUSIBLE_POWER_W, PLAUSIBLE_POWER_MARGIN * self.state.peak_power)
+        return min(capacity, MAX_CAPACITY_W)
+
+    def max_today(self) -> int:
+        """Return the most energy (Wh) a day can bring: the capacity for 24 hours."""
+        return self.plausible_power() * HOURS_PER_DAY
+
+    def max_seven_days(self) -> int:
+        """Return the most energy (Wh) seven days can bring."""
+        return self.max_today() * DAYS_PER_WEEK
+
+    def max_lifetime(self) -> int:
+        """Return the highest lifetime counter (Wh) believed: LIFETIME_YEARS at capacity."""
+        return self.plausible_power() * HOURS_PER_YEAR * LIFETIME_YEARS
+
+    def max_credit(self) -> float:
+        """Return the most energy credit (Wh) carried: one report interval's, and the slack."""
+        interval = self.report_interval
+        seconds = min(interval, MAX_REPORT_INTERVAL_SECONDS) if interval > 0 else 0.0
+        return self.plausible_power() * seconds / 3600 + SLACK_WH
+
+    def _energy(self, seconds: float) -> float:
+        """Return what the site can produce (Wh) in that time (none in a negative one)."""
+        return self.plausible_power() * max(seconds, 0.0) / 3600
 
     def _plausible_step(self, before: int, after: int, seconds: float) -> bool:
-        """Return True when the counter may move from ``before`` to ``after`` in that time."""
-        span = max(seconds, 0.0) + self.report_interval
-        allowed = self.plausible_power() * span / 3600 + SLACK_WH
+        """Return True when a held counter may move from ``before`` to ``after`` in that time.
+
+        Used to tell whether held readings form a steady new level; what a rebase may add is
+        bounded by the credit (rule 3).
+        """
+        allowed = self._energy(seconds) + self.max_credit()
         return -SLACK_WH <= after - before <= allowed
+
+    def _available(self, timestamp: float) -> float:
+        """Return the energy (Wh) the reported lifetime may grow by at ``timestamp``."""
+        state = self.state
+        since = timestamp - (state.accepted_at if state.accepted_at is not None else timestamp)
+        return min(state.credit, self.max_credit()) + self._energy(since)
 
     def update(
         self, production: EnvoyProduction, now: datetime, site_peak_power: int = 0
     ) -> GuardedProduction:
-        """Judge one reading taken at ``now`` (aware, in the local time zone)."""
+        """Judge one reading taken at ``now`` (aware, in the local time zone).
+
+        ``site_peak_power`` is what the site's microinverters can produce together (W), or 0
+        when they are not known (the last value known stays).
+        """
         state = self.state
+        if site_peak_power > 0:
+            state.peak_power = min(site_peak_power, MAX_CAPACITY_W)
+        capacity = self.plausible_power()
         timestamp = now.timestamp()
         raw = production.watt_hours_lifetime
         rebased = False
         known, lifetime = state.envoy_lifetime, state.lifetime
-        if known is None or lifetime is None or state.accepted_at is None:
-            accepted = raw > 0
-            if accepted:
-                state.envoy_lifetime = state.lifetime = raw
-        elif raw <= 0 or self._rebooting(production, timestamp):
+        if not 0 < raw <= self.max_lifetime():
+            # Zero (a reboot), or beyond any site's lifetime: never a candidate either.
             accepted = False
-        elif self._plausible_step(known, raw, timestamp - state.accepted_at):
+        elif known is None or lifetime is None or state.accepted_at is None:
             accepted = True
-            state.lifetime = lifetime + max(raw - known, 0)
+            state.envoy_lifetime = state.lifetime = raw
+            state.credit = self.max_credit()
+        elif self._rebooting(production, timestamp):
+            accepted = False
+        elif -SLACK_WH <= raw - known <= (available := self._available(timestamp)):
+            accepted = True
+            growth = max(raw - known, 0)
+            state.lifetime = lifetime + growth
             state.envoy_lifetime = max(raw, known)
+            state.credit = min(self.max_credit(), available - growth)
             state.candidates.clear()
         else:
-            growth = self._consider_new_base(raw, timestamp, production.watts_now)
-            accepted = rebased = growth is not None
-            if growth is not None:
+            found = self._consider_new_base(raw, timestamp, self._power(production.watts_now))
+            accepted = rebased = found is not None
+            if found is not None:
                 # Continue from the reported lifetime, with what the counter made since the
-                # new level first showed.
+                # new level first showed, as far as the credit goes.
+                available = self._available(timestamp)
+                growth = min(found, math.floor(available))
                 state.lifetime = lifetime + growth
                 state.envoy_lifetime = raw
+                state.credit = min(self.max_credit(), available - growth)
+        watts = production.watts_now if accepted and abs(production.watts_now) <= capacity else None
+        week_ok = 0 <= production.watt_hours_seven_days <= self.max_seven_days()
         if accepted:
-            state.accepted_at = timestamp
-            state.accepted_power = max(production.watts_now, 0)
+            # Never back in time: a clock set back must not grant the same time twice.
+            last = state.accepted_at
+            state.accepted_at = timestamp if last is None else max(timestamp, last)
+            state.accepted_power = self._power(production.watts_now)
             state.held_since = None
-            # Only plausible figures may widen the bound: one garbage wattsNow must not. The
-            # inverters' own maxima may (the caller caps each at what a microinverter can
-            # do), so a site far above the starting bound is judged by its real size.
-            state.peak_power = max(state.peak_power, site_peak_power)
-            if production.watts_now <= self.plausible_power():
-                state.peak_power = max(state.peak_power, production.watts_now)
-            state.seven_days = production.watt_hours_seven_days
+            if week_ok:
+                state.seven_days = production.watt_hours_seven_days
         elif state.held_since is None:
             state.held_since = timestamp
+        seven_days = state.seven_days
         return GuardedProduction(
-            watts_now=production.watts_now if accepted else None,
+            watts_now=watts,
             today=self._today(production, now, accepted=accepted),
-            seven_days=state.seven_days,
+            seven_days=seven_days if (seven_days or 0) <= self.max_seven_days() else None,
             lifetime=state.lifetime,
-            suspect=not accepted,
+            suspect=not (accepted and week_ok and watts is not None),
             rebased=rebased,
         )
+
+    def _power(self, watts: int) -> int:
+        """Return a reported power made plausible: within 0..capacity (for estimates)."""
+        return min(max(watts, 0), self.plausible_power())
 
     def carry_forward(self, shown: GuardedProduction, now: datetime) -> GuardedProduction:
         """Return the last values shown, at a moment with no new reading (``now``, local).
@@ -196,8 +348,8 @@ class EnergyGuard:
         """Collect a reading that is out of line.
 
         Return None while it is held, or, once the new level is believed, how much energy
-        to add: the counter's growth since the level first showed, plus an estimate for the
-        gap before it.
+        it brings: the counter's growth since the level first showed, plus an estimate for
+        the gap before it (the caller bounds it by the credit).
         """
         state = self.state
         if state.candidates:
@@ -209,13 +361,17 @@ class EnergyGuard:
         if len(state.candidates) < REBASE_READINGS or timestamp - first_time < REBASE_AFTER_SECONDS:
             return None
         state.candidates.clear()
-        gap_hours = (first_time - (state.accepted_at or first_time)) / 3600
-        gap = (state.accepted_power + max(first_power, 0)) / 2 * gap_hours
-        plausible_gap = self.plausible_power() * gap_hours
-        return max(raw - first_raw, 0) + round(min(max(gap, 0.0), plausible_gap))
+        accepted_at = state.accepted_at if state.accepted_at is not None else first_time
+        gap_hours = max(first_time - accepted_at, 0.0) / 3600
+        gap = (state.accepted_power + first_power) / 2 * gap_hours
+        return max(raw - first_raw, 0) + round(min(gap, self._energy(gap_hours * 3600)))
 
     def _today(self, production: EnvoyProduction, now: datetime, *, accepted: bool) -> int | None:
-        """Return the energy since the start of the local day, from the guarded lifetime."""
+        """Return the energy since the start of the local day, from the guarded lifetime.
+
+        Never more than the site can produce in a day: should the lifetime have grown by
+        more since the day started, the start of the day moves up.
+        """
         state = self.state
         if state.lifetime is None:
             return None
@@ -225,6 +381,7 @@ class EnergyGuard:
             state.day_start = state.lifetime - min(
                 self._seed_today(production, now, accepted=accepted), state.lifetime
             )
+        state.day_start = max(state.day_start, state.lifetime - self.max_today())
         return state.lifetime - state.day_start
 
     def _seed_today(self, production: EnvoyProduction, now: datetime, *, accepted: bool) -> int:
@@ -235,8 +392,7 @@ class EnergyGuard:
         """
         envoy_today = production.watt_hours_today
         midnight = datetime.combine(now.date(), datetime.min.time(), now.tzinfo)
-        if not accepted or not self._plausible_step(
-            0, envoy_today, (now - midnight).total_seconds()
-        ):
+        possible = self._energy((now - midnight).total_seconds()) + self.max_credit()
+        if not accepted or not 0 <= envoy_today <= possible:
             return 0
         return envoy_today
