@@ -127,3 +127,12 @@ def secrets_said(
         if simulator.host in text:
             found.append(f"host shown: {text}")
     return found
+
+
+def numbers(value: object) -> list[int | float]:
+    """Return every number in a JSON value."""
+    if isinstance(value, dict):
+        return [number for item in value.values() for number in numbers(item)]
+    if isinstance(value, list):
+        return [number for item in value for number in numbers(item)]
+    return [value] if isinstance(value, int | float) and not isinstance(value, bool) else []

@@ -21,7 +21,7 @@ from pytest_homeassistant_custom_component.common import MockConfigEntry
 from custom_components.enphase_envoy_legacy.const import DOMAIN, MAX_MICROINVERTER_W
 from custom_components.enphase_envoy_legacy.coordinator import EnvoyLegacyConfigEntry
 from custom_components.enphase_envoy_legacy.energy import MIN_PLAUSIBLE_POWER_W
-from tests.helpers import poll, state
+from tests.helpers import numbers, poll, state
 from tests.simulator import EnvoySimulator
 
 LOGGER_NAME = "custom_components.enphase_envoy_legacy"
@@ -49,15 +49,6 @@ def shown(hass: HomeAssistant, simulator: EnvoySimulator, key: str) -> float:
 def kwh(watt_hours: int) -> float:
     """Return an energy in Wh in kWh, the unit the sensors show."""
     return watt_hours / 1000
-
-
-def numbers(value: object) -> list[int | float]:
-    """Return every number in a JSON value."""
-    if isinstance(value, dict):
-        return [number for item in value.values() for number in numbers(item)]
-    if isinstance(value, list):
-        return [number for item in value for number in numbers(item)]
-    return [value] if isinstance(value, int | float) and not isinstance(value, bool) else []
 
 
 async def test_garbage_is_neither_shown_nor_stored(

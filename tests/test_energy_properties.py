@@ -39,6 +39,7 @@ from custom_components.enphase_envoy_legacy.energy import (
     GuardState,
 )
 from custom_components.enphase_envoy_legacy.envoy_client import EnvoyProduction
+from tests.helpers import numbers
 
 ZONE = ZoneInfo("Europe/Amsterdam")
 START = datetime(2026, 3, 28, 22, 0, tzinfo=ZONE)  # the night before DST starts
@@ -179,15 +180,6 @@ def later(moment: datetime, seconds: int) -> datetime:
 def guard_json(guard: EnergyGuard) -> str:
     """Return the guard's state as JSON, refusing what JSON (and a float) cannot hold."""
     return json.dumps(guard.state.as_dict(), allow_nan=False)
-
-
-def numbers(value: object) -> list[int | float]:
-    """Return every number in a JSON value."""
-    if isinstance(value, dict):
-        return [number for item in value.values() for number in numbers(item)]
-    if isinstance(value, list):
-        return [number for item in value for number in numbers(item)]
-    return [value] if isinstance(value, int | float) and not isinstance(value, bool) else []
 
 
 def check(seen: list[Seen]) -> None:

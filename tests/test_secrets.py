@@ -55,24 +55,19 @@ async def _refused(
         await poll(hass, freezer)
 
 
-async def _upgraded(
-    hass: HomeAssistant, freezer: FrozenDateTimeFactory, envoy: EnvoySimulator
-) -> None:
-    envoy.fail("*", drop=True)
-    await poll(hass, freezer)
-    envoy.heal()
-    envoy.identify_as(firmware="D7.6.175")
-    await poll(hass, freezer)
+def _comes_back_as(**identity: str) -> Scenario:
+    """Return an outage after which the Envoy comes back with another firmware or serial."""
 
+    async def scenario(
+        hass: HomeAssistant, freezer: FrozenDateTimeFactory, envoy: EnvoySimulator
+    ) -> None:
+        envoy.fail("*", drop=True)
+        await poll(hass, freezer)
+        envoy.heal()
+        envoy.identify_as(**identity)
+        await poll(hass, freezer)
 
-async def _replaced(
-    hass: HomeAssistant, freezer: FrozenDateTimeFactory, envoy: EnvoySimulator
-) -> None:
-    envoy.fail("*", drop=True)
-    await poll(hass, freezer)
-    envoy.heal()
-    envoy.identify_as(serial="121699999999")
-    await poll(hass, freezer)
+    return scenario
 
 
 def _named(name: str) -> Scenario:
@@ -91,8 +86,8 @@ EXAMPLES = itertools.count(1)
 SCENARIOS: dict[str, Scenario] = {
     **{name: _named(name) for name in FAULTS},
     "password refused": _refused,
-    "upgraded to token firmware": _upgraded,
-    "another Envoy at the address": _replaced,
+    "upgraded to token firmware": _comes_back_as(firmware="D7.6.175"),
+    "another Envoy at the address": _comes_back_as(serial="121699999999"),
 }
 
 
