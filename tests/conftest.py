@@ -85,7 +85,7 @@ def mock_config_entry(
     entry = MockConfigEntry(
         domain=DOMAIN,
         title=entry_title(simulator.serial),
-        minor_version=2,
+        minor_version=3,
         unique_id=simulator.serial,
         data={CONF_HOST: simulator.host, CONF_SERIAL: simulator.serial},
     )

@@ -14,14 +14,14 @@ from homeassistant.core import Event, HomeAssistant, callback
 from homeassistant.helpers import device_registry as dr
 from pytest_homeassistant_custom_component.common import MockConfigEntry, async_fire_time_changed
 
-from custom_components.enphase_envoy_legacy.const import DEFAULT_SCAN_INTERVAL, DOMAIN
+from custom_components.enphase_envoy_legacy.const import DOMAIN, PRODUCTION_INTERVAL
 from tests.simulator import EnvoySimulator
 
 TRANSLATIONS = Path(__file__).parent.parent / "custom_components" / DOMAIN / "translations"
 ENGLISH: dict[str, Any] = json.loads((TRANSLATIONS / "en.json").read_text())
 
-# The polling interval of a new entry.
-SCAN_INTERVAL = timedelta(seconds=DEFAULT_SCAN_INTERVAL)
+# How often a metered Envoy's production is read.
+SCAN_INTERVAL = timedelta(seconds=PRODUCTION_INTERVAL)
 # Summer noon in the test instance's time zone (US/Pacific, near San Diego).
 NOON = datetime(2026, 6, 21, 19, 0, tzinfo=UTC)
 

@@ -1,22 +1,23 @@
-"""Discovery, reconfiguration and options, against the simulator."""
+"""Discovery and reconfiguration, against the simulator."""
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from ipaddress import ip_address
 from typing import Any
 
 import pytest
 from homeassistant.config_entries import SOURCE_ZEROCONF, ConfigEntryState
-from homeassistant.const import CONF_HOST, CONF_SCAN_INTERVAL
+from homeassistant.const import CONF_HOST
 from homeassistant.core import HomeAssistant
-from homeassistant.data_entry_flow import FlowResultType, InvalidData
+from homeassistant.data_entry_flow import FlowResultType
 from homeassistant.helpers.service_info.zeroconf import ZeroconfServiceInfo
 from homeassistant.setup import async_setup_component
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 from pytest_homeassistant_custom_component.typing import ClientSessionGenerator
 
-from custom_components.enphase_envoy_legacy.const import CONF_KEEP_ALIVE, CONF_SERIAL, DOMAIN
-from tests.simulator import PATH_PRODUCTION, EnvoySimulator
+from custom_components.enphase_envoy_legacy.const import CONF_SERIAL, DOMAIN
+from tests.simulator import PATH_INFO, PATH_INVERTERS, PATH_PRODUCTION, EnvoySimulator
 
 
 def announcement(
@@ -44,27 +45,44 @@ def suggested(result: Any) -> dict[str, Any]:
 
 
 @pytest.mark.usefixtures("mock_setup_entry")
-async def test_discovered_envoy_is_offered_filled_in(
+async def test_discovered_envoy_is_confirmed(
     hass: HomeAssistant, simulator: EnvoySimulator
 ) -> None:
-    """A discovered Envoy shows the form with host and serial filled in; submitting adds it."""
+    """A discovered Envoy is only confirmed, showing its serial and address; then it is added.
+
+    Nothing is asked of the Envoy until the user confirms; then it is read as the user step
+    reads it.
+    """
     result = await hass.config_entries.flow.async_init(
         DOMAIN, context={"source": SOURCE_ZEROCONF}, data=announcement(simulator)
     )
     assert result["type"] is FlowResultType.FORM
-    assert result["step_id"] == "user"
-    assert suggested(result) == {CONF_HOST: simulator.host, CONF_SERIAL: simulator.serial}
+    assert result["step_id"] == "zeroconf_confirm"
+    assert result["data_schema"] is None
+    assert result["errors"] == {}
+    assert result["description_placeholders"] == {
+        "serial": simulator.serial,
+        "host": simulator.host,
+    }
     flow = hass.config_entries.flow.async_get(result["flow_id"])
+    assert flow["context"]["confirm_only"] is True
     assert flow["context"]["title_placeholders"] == {
         "serial": simulator.serial,
         "host": simulator.host,
     }
+    assert simulator.count() == 0
 
-    result = await hass.config_entries.flow.async_configure(
-        result["flow_id"], {CONF_HOST: simulator.host, CONF_SERIAL: simulator.serial}
-    )
+    result = await hass.config_entries.flow.async_configure(result["flow_id"], {})
     assert result["type"] is FlowResultType.CREATE_ENTRY
+    assert result["title"] == f"Envoy {simulator.serial[:-6]}******"
+    assert result["data"] == {CONF_HOST: simulator.host, CONF_SERIAL: simulator.serial}
     assert result["result"].unique_id == simulator.serial
+    assert [r.path for r in simulator.requests] == [
+        PATH_INFO,
+        PATH_PRODUCTION,
+        PATH_INVERTERS,
+        PATH_INVERTERS,
+    ]
 
 
 @pytest.mark.usefixtures("mock_setup_entry")
@@ -75,7 +93,110 @@ async def test_discovered_envoy_on_port_80(hass: HomeAssistant, simulator: Envoy
     result = await hass.config_entries.flow.async_init(
         DOMAIN, context={"source": SOURCE_ZEROCONF}, data=info
     )
-    assert suggested(result)[CONF_HOST] == "127.0.0.1"
+    assert result["step_id"] == "zeroconf_confirm"
+    assert result["description_placeholders"]["host"] == "127.0.0.1"
+
+
+async def _stopped(simulator: EnvoySimulator) -> Callable[[], Awaitable[None]]:
+    await simulator.stop()
+    return simulator.resume
+
+
+async def _dropping(simulator: EnvoySimulator) -> Callable[[], Awaitable[None]]:
+    simulator.fail("*", drop=True)
+
+    async def heal() -> None:
+        simulator.heal()
+
+    return heal
+
+
+async def _no_user_accepted(simulator: EnvoySimulator) -> Callable[[], Awaitable[None]]:
+    users = dict(simulator.users)
+    simulator.users = {}
+
+    async def heal() -> None:
+        simulator.users = users
+
+    return heal
+
+
+async def _another_envoy(simulator: EnvoySimulator) -> Callable[[], Awaitable[None]]:
+    simulator.identify_as(serial="121699999999")
+
+    async def heal() -> None:
+        simulator.heal()
+
+    return heal
+
+
+@pytest.mark.usefixtures("mock_setup_entry")
+@pytest.mark.parametrize(
+    ("breakage", "error", "placeholders"),
+    [
+        (_stopped, "connection_refused", {}),
+        (_dropping, "connection_lost", {}),
+        (_no_user_accepted, "invalid_auth", {}),
+        # The announced address now answers with another Envoy: the form has no serial
+        # field, so the error is the form's.
+        (_another_envoy, "wrong_serial", {"found": "121699999999"}),
+    ],
+)
+async def test_discovered_envoy_confirm_errors_then_recovery(
+    hass: HomeAssistant,
+    simulator: EnvoySimulator,
+    breakage: Callable[[EnvoySimulator], Awaitable[Callable[[], Awaitable[None]]]],
+    error: str,
+    placeholders: dict[str, str],
+) -> None:
+    """A failure on confirming shows on the confirm form; confirming again adds the Envoy."""
+    result = await hass.config_entries.flow.async_init(
+        DOMAIN, context={"source": SOURCE_ZEROCONF}, data=announcement(simulator)
+    )
+    heal = await breakage(simulator)
+
+    result = await hass.config_entries.flow.async_configure(result["flow_id"], {})
+    assert result["type"] is FlowResultType.FORM
+    assert result["step_id"] == "zeroconf_confirm"
+    assert result["errors"] == {"base": error}
+    assert result["description_placeholders"] == {
+        "serial": simulator.serial,
+        "host": simulator.host,
+        **placeholders,
+    }
+    assert not hass.config_entries.async_entries(DOMAIN)
+
+    await heal()
+    result = await hass.config_entries.flow.async_configure(result["flow_id"], {})
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    assert result["data"] == {CONF_HOST: simulator.host, CONF_SERIAL: simulator.serial}
+    assert len(hass.config_entries.async_entries(DOMAIN)) == 1
+
+
+async def test_discovered_envoy_through_the_frontend_api(
+    hass: HomeAssistant, hass_client: ClientSessionGenerator, simulator: EnvoySimulator
+) -> None:
+    """The confirm step as the UI gets it: no fields, the serial and address to show."""
+    assert await async_setup_component(hass, "config", {})
+    result = await hass.config_entries.flow.async_init(
+        DOMAIN, context={"source": SOURCE_ZEROCONF}, data=announcement(simulator)
+    )
+    client = await hass_client()
+    response = await client.get(f"/api/config/config_entries/flow/{result['flow_id']}")
+    assert response.status == 200
+    form = await response.json()
+    assert form["step_id"] == "zeroconf_confirm"
+    assert form["data_schema"] == []
+    assert form["description_placeholders"] == {
+        "serial": simulator.serial,
+        "host": simulator.host,
+    }
+
+    response = await client.post(f"/api/config/config_entries/flow/{result['flow_id']}", json={})
+    assert response.status == 200
+    created = await response.json()
+    assert created["type"] == "create_entry"
+    await hass.async_block_till_done()
 
 
 @pytest.mark.parametrize(
@@ -185,37 +306,34 @@ async def test_reconfigure_refuses_another_envoy(
     assert result["type"] is FlowResultType.ABORT
     assert result["reason"] == "unique_id_mismatch"
     assert result["description_placeholders"] == {"found": "121699999999"}
+    assert init_integration.data[CONF_HOST] == simulator.host
+    assert init_integration.unique_id == simulator.serial
 
 
-async def test_options(
+async def test_reconfigure_refuses_another_envoy_being_discovered(
     hass: HomeAssistant, simulator: EnvoySimulator, init_integration: MockConfigEntry
 ) -> None:
-    """Options show their defaults, are bounded, and saving them reloads the entry."""
-    coordinator = init_integration.runtime_data
-    assert coordinator.scheduler.production_interval == 60
-    result = await hass.config_entries.options.async_init(init_integration.entry_id)
-    assert result["type"] is FlowResultType.FORM
-    assert result["step_id"] == "init"
-
-    with pytest.raises(InvalidData):
-        await hass.config_entries.options.async_configure(
-            result["flow_id"], {CONF_SCAN_INTERVAL: 30, CONF_KEEP_ALIVE: True}
-        )
-
-    simulator.requests.clear()
-    result = await hass.config_entries.options.async_configure(
-        result["flow_id"], {CONF_SCAN_INTERVAL: 300, CONF_KEEP_ALIVE: False}
+    """The other Envoy waiting for confirmation as discovered changes nothing in the answer."""
+    other = "121699999999"
+    discovered = await hass.config_entries.flow.async_init(
+        DOMAIN,
+        context={"source": SOURCE_ZEROCONF},
+        data=announcement(simulator, "127.0.0.2", serialnum=other),
     )
-    assert result["type"] is FlowResultType.CREATE_ENTRY
-    assert init_integration.options == {CONF_SCAN_INTERVAL: 300, CONF_KEEP_ALIVE: False}
-    await hass.async_block_till_done()
-    reloaded = init_integration.runtime_data
-    assert reloaded is not coordinator
-    assert reloaded.scheduler.production_interval == 300
+    assert discovered["step_id"] == "zeroconf_confirm"
 
-    # With keep-alive off, every request asks the Envoy to close the connection.
-    assert simulator.count(PATH_PRODUCTION) == 1
-    assert not any(request.keep_alive for request in simulator.requests)
+    simulator.identify_as(serial=other)
+    result = await init_integration.start_reconfigure_flow(hass)
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], {CONF_HOST: simulator.host}
+    )
+    assert result["type"] is FlowResultType.ABORT
+    assert result["reason"] == "unique_id_mismatch"
+    assert result["description_placeholders"] == {"found": other}
+    # The discovery is still there to be confirmed.
+    assert [flow["flow_id"] for flow in hass.config_entries.flow.async_progress()] == [
+        discovered["flow_id"]
+    ]
 
 
 async def test_keep_alive_by_default(
@@ -224,31 +342,3 @@ async def test_keep_alive_by_default(
     """By default connections are kept open."""
     assert simulator.requests
     assert all(request.keep_alive for request in simulator.requests)
-
-
-async def test_options_through_the_frontend_api(
-    hass: HomeAssistant,
-    hass_client: ClientSessionGenerator,
-    init_integration: MockConfigEntry,
-) -> None:
-    """The options form serializes for the UI, and saving it through the API works."""
-    assert await async_setup_component(hass, "config", {})
-    client = await hass_client()
-    response = await client.post(
-        "/api/config/config_entries/options/flow", json={"handler": init_integration.entry_id}
-    )
-    assert response.status == 200
-    form = await response.json()
-    fields = {field["name"]: field for field in form["data_schema"]}
-    assert set(fields) == {CONF_SCAN_INTERVAL, CONF_KEEP_ALIVE}
-    assert fields[CONF_SCAN_INTERVAL]["selector"]["number"]["min"] == 60
-    assert fields[CONF_SCAN_INTERVAL]["selector"]["number"]["max"] == 3600
-
-    response = await client.post(
-        f"/api/config/config_entries/options/flow/{form['flow_id']}",
-        json={CONF_SCAN_INTERVAL: 120.0, CONF_KEEP_ALIVE: True},
-    )
-    assert response.status == 200
-    assert (await response.json())["type"] == "create_entry"
-    assert init_integration.options == {CONF_SCAN_INTERVAL: 120, CONF_KEEP_ALIVE: True}
-    await hass.async_block_till_done()

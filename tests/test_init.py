@@ -10,6 +10,7 @@ from homeassistant.helpers import device_registry as dr
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
 from custom_components.enphase_envoy_legacy.const import CONF_SERIAL, DOMAIN
+from custom_components.enphase_envoy_legacy.naming import entry_title
 from tests.helpers import device
 from tests.simulator import PATH_INFO, PATH_INVERTERS, PATH_PRODUCTION, EnvoySimulator
 
@@ -64,7 +65,10 @@ async def test_setup_and_unload(
 async def test_migration_masks_the_serial_in_the_title(
     hass: HomeAssistant, simulator: EnvoySimulator, title: str, expected: str
 ) -> None:
-    """An entry from release 1.1 keeps everything but the serial's last six in its title."""
+    """An entry from release 1.1 keeps everything but the serial's last six in its title.
+
+    It is brought to 1.3 in one go: its options go too.
+    """
     serial = simulator.serial
     entry = MockConfigEntry(
         domain=DOMAIN,
@@ -73,14 +77,45 @@ async def test_migration_masks_the_serial_in_the_title(
         minor_version=1,
         unique_id=simulator.serial,
         data={CONF_HOST: simulator.host, CONF_SERIAL: simulator.serial},
+        options={"scan_interval": 300, "keep_alive": True},
     )
     entry.add_to_hass(hass)
     assert await hass.config_entries.async_setup(entry.entry_id)
     assert entry.state is ConfigEntryState.LOADED
-    assert (entry.title, entry.minor_version) == (expected.format(start=serial[:-6]), 2)
+    assert (entry.title, entry.minor_version) == (expected.format(start=serial[:-6]), 3)
+    assert entry.options == {}
 
 
-@pytest.mark.parametrize(("version", "minor_version"), [(2, 1), (1, 3)])
+async def test_migration_drops_the_options(hass: HomeAssistant, simulator: EnvoySimulator) -> None:
+    """An entry as release 1.2 wrote it loses its options, and they no longer count.
+
+    A metered Envoy's production is read every 60 s whatever the entry said, connections are
+    kept open, and there is no options flow left to set them again.
+    """
+    entry = MockConfigEntry(
+        domain=DOMAIN,
+        title=entry_title(simulator.serial),
+        version=1,
+        minor_version=2,
+        unique_id=simulator.serial,
+        data={CONF_HOST: simulator.host, CONF_SERIAL: simulator.serial},
+        options={"scan_interval": 120, "keep_alive": False},
+    )
+    entry.add_to_hass(hass)
+    assert await hass.config_entries.async_setup(entry.entry_id)
+    await hass.async_block_till_done()
+    assert entry.state is ConfigEntryState.LOADED
+    assert (entry.version, entry.minor_version) == (1, 3)
+    assert entry.options == {}
+    assert entry.title == entry_title(simulator.serial)
+    assert entry.data == {CONF_HOST: simulator.host, CONF_SERIAL: simulator.serial}
+    assert entry.runtime_data.scheduler.production_interval == 60
+    assert simulator.requests
+    assert all(request.keep_alive for request in simulator.requests)
+    assert not entry.supports_options
+
+
+@pytest.mark.parametrize(("version", "minor_version"), [(2, 1), (1, 4)])
 async def test_migration_of_entries_from_newer_releases(
     hass: HomeAssistant, simulator: EnvoySimulator, version: int, minor_version: int
 ) -> None:
@@ -92,9 +127,12 @@ async def test_migration_of_entries_from_newer_releases(
         minor_version=minor_version,
         unique_id=simulator.serial,
         data={CONF_HOST: simulator.host, CONF_SERIAL: simulator.serial},
+        options={"something": "newer"},
     )
     entry.add_to_hass(hass)
     await hass.config_entries.async_setup(entry.entry_id)
     expected = ConfigEntryState.MIGRATION_ERROR if version > 1 else ConfigEntryState.LOADED
     assert entry.state is expected
     assert entry.title == f"Envoy {simulator.serial}"
+    assert (entry.version, entry.minor_version) == (version, minor_version)
+    assert entry.options == {"something": "newer"}

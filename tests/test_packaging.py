@@ -53,7 +53,7 @@ def test_translation_files_are_well_formed() -> None:
     """Texts are strings under snake_case keys, in the sections Home Assistant reads."""
     for path in (INTEGRATION / "translations").glob("*.json"):
         texts = json.loads(path.read_text())
-        assert set(texts) <= {"config", "options", "entity", "exceptions", "issues"}, path.name
+        assert set(texts) <= {"config", "entity", "exceptions", "issues"}, path.name
 
         def walk(node: object, where: str, file: str = path.name) -> None:
             if isinstance(node, dict):

@@ -49,10 +49,9 @@ def test_config_flow_errors() -> None:
 def test_config_flow_steps() -> None:
     """Every step a flow shows has its texts, and every field its help text."""
     steps = set(re.findall(r'step_id="(\w+)"', _source("config_flow.py")))
-    assert steps - {"init"} == set(EN["config"]["step"])
-    assert set(EN["options"]["step"]) == {"init"}
-    forms = [*EN["config"]["step"].values(), *EN["options"]["step"].values()]
-    for form in forms:
+    assert steps == set(EN["config"]["step"])
+    assert "options" not in EN  # no options flow, so no options texts
+    for form in EN["config"]["step"].values():
         assert set(form.get("data", {})) == set(form.get("data_description", {}))
     assert set(EN["config"]["step"]["user"]["data"]) == {"host", "serial"}
 

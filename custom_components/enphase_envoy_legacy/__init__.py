@@ -20,6 +20,9 @@ async def async_migrate_entry(hass: HomeAssistant, entry: EnvoyLegacyConfigEntry
     1.1 -> 1.2: the title the integration gave ("Envoy" and the whole serial, whose last six
     characters are the Envoy's password) loses those six characters: Home Assistant writes
     the title into its log. A title the user chose stays as it is.
+    1.2 -> 1.3: the options (polling interval, keep-alive) are gone: a metered Envoy's totals
+    are read every PRODUCTION_INTERVAL, and the client notices an Envoy that resets
+    connections on its own.
     """
     # (Home Assistant itself refuses an entry of a newer major version.)
     if entry.minor_version < 2:  # noqa: PLR2004 - the version this step migrates to
@@ -27,6 +30,9 @@ async def async_migrate_entry(hass: HomeAssistant, entry: EnvoyLegacyConfigEntry
         title = entry_title(serial) if entry.title == legacy_title(serial) else entry.title
         hass.config_entries.async_update_entry(entry, title=title, minor_version=2)
         LOGGER.debug("Migrated an entry to version 1.2")
+    if entry.minor_version < 3:  # noqa: PLR2004 - the version this step migrates to
+        hass.config_entries.async_update_entry(entry, options={}, minor_version=3)
+        LOGGER.debug("Migrated an entry to version 1.3")
     return True
 
 

@@ -7,34 +7,14 @@ from collections.abc import Mapping
 from typing import Any
 
 import voluptuous as vol
-from homeassistant.config_entries import (
-    ConfigEntry,
-    ConfigFlow,
-    ConfigFlowResult,
-    OptionsFlowWithReload,
-)
-from homeassistant.const import CONF_HOST, CONF_SCAN_INTERVAL
-from homeassistant.core import callback
+from homeassistant.config_entries import SOURCE_RECONFIGURE, ConfigFlow, ConfigFlowResult
+from homeassistant.const import CONF_HOST
+from homeassistant.data_entry_flow import AbortFlow
 from homeassistant.helpers.aiohttp_client import async_get_clientsession
-from homeassistant.helpers.selector import (
-    BooleanSelector,
-    NumberSelector,
-    NumberSelectorConfig,
-    NumberSelectorMode,
-    TextSelector,
-)
+from homeassistant.helpers.selector import TextSelector
 from homeassistant.helpers.service_info.zeroconf import ZeroconfServiceInfo
 
-from .const import (
-    CONF_KEEP_ALIVE,
-    CONF_SERIAL,
-    DEFAULT_KEEP_ALIVE,
-    DEFAULT_SCAN_INTERVAL,
-    DOMAIN,
-    LOGGER,
-    MAX_SCAN_INTERVAL,
-    MIN_SCAN_INTERVAL,
-)
+from .const import CONF_SERIAL, DOMAIN, LOGGER
 from .envoy_client import (
     EnvoyClient,
     EnvoyError,
@@ -53,23 +33,6 @@ USER_SCHEMA = vol.Schema(
     }
 )
 RECONFIGURE_SCHEMA = vol.Schema({vol.Required(CONF_HOST): TextSelector()})
-OPTIONS_SCHEMA = vol.Schema(
-    {
-        vol.Required(CONF_SCAN_INTERVAL, default=DEFAULT_SCAN_INTERVAL): vol.All(
-            NumberSelector(
-                NumberSelectorConfig(
-                    min=MIN_SCAN_INTERVAL,
-                    max=MAX_SCAN_INTERVAL,
-                    step=1,
-                    mode=NumberSelectorMode.BOX,
-                    unit_of_measurement="s",
-                )
-            ),
-            vol.Coerce(int),
-        ),
-        vol.Required(CONF_KEEP_ALIVE, default=DEFAULT_KEEP_ALIVE): BooleanSelector(),
-    }
-)
 
 
 def _is_ip_address(host: str) -> bool:
@@ -91,22 +54,26 @@ class EnvoyLegacyConfigFlow(ConfigFlow, domain=DOMAIN):
 
     VERSION = 1
     # 1.2: titles without the serial's last six characters (see naming.py).
-    MINOR_VERSION = 2
+    # 1.3: no options (the polling interval and keep-alive switch are gone).
+    MINOR_VERSION = 3
 
     def __init__(self) -> None:
         """Start with nothing discovered."""
-        self._discovered: dict[str, str] | None = None
-
-    @staticmethod
-    @callback
-    def async_get_options_flow(config_entry: ConfigEntry) -> EnvoyLegacyOptionsFlow:
-        """Return the options flow."""
-        return EnvoyLegacyOptionsFlow()
+        self._discovered: dict[str, str] = {}
 
     async def _async_validate(self, host: str, serial: str) -> EnvoyInfo:
         """Read the Envoy the way the integration will; raise on any problem."""
         client = EnvoyClient(host, serial, async_get_clientsession(self.hass))
         info = await client.info()
+        if self.source == SOURCE_RECONFIGURE:
+            # The flow is about the Envoy that answers at the new address: another one ends
+            # it, named by the serial found there (never the entry's own: its last six
+            # characters are the password). Not raising on progress: a discovery of that
+            # other Envoy waiting for confirmation must not change the answer.
+            await self.async_set_unique_id(info.serial, raise_on_progress=False)
+            self._abort_if_unique_id_mismatch(
+                reason="unique_id_mismatch", description_placeholders={"found": info.serial}
+            )
         if info.serial != serial:
             raise WrongSerialError(info.serial)
         await client.update()
@@ -130,6 +97,8 @@ class EnvoyLegacyConfigFlow(ConfigFlow, domain=DOMAIN):
             # which may hold the address or the Envoy's challenge (see errors.py).
             LOGGER.debug("Checking the Envoy failed: %s", err)
             errors["base"] = reason(err).value
+        except AbortFlow:
+            raise
         except Exception:  # noqa: BLE001 - anything else must still end in a form, not a crash
             LOGGER.exception("Unexpected error while validating the Envoy")
             errors["base"] = "unknown"
@@ -138,7 +107,7 @@ class EnvoyLegacyConfigFlow(ConfigFlow, domain=DOMAIN):
         return None, errors, placeholders
 
     async def async_step_user(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
-        """Ask for the host and serial (filled in when discovered) and check them."""
+        """Ask for the host and serial and check them."""
         errors: dict[str, str] = {}
         placeholders: dict[str, str] = {}
         if user_input is not None:
@@ -155,9 +124,7 @@ class EnvoyLegacyConfigFlow(ConfigFlow, domain=DOMAIN):
                 return self.async_create_entry(title=entry_title(info.serial), data=user_input)
         return self.async_show_form(
             step_id="user",
-            data_schema=self.add_suggested_values_to_schema(
-                USER_SCHEMA, user_input or self._discovered
-            ),
+            data_schema=self.add_suggested_values_to_schema(USER_SCHEMA, user_input),
             errors=errors,
             description_placeholders=placeholders,
         )
@@ -187,7 +154,31 @@ class EnvoyLegacyConfigFlow(ConfigFlow, domain=DOMAIN):
         self._abort_if_unique_id_configured(updates={CONF_HOST: host} if follow else None)
         self._discovered = {CONF_HOST: host, CONF_SERIAL: serial}
         self.context["title_placeholders"] = {"serial": serial, "host": host}
-        return await self.async_step_user()
+        return await self.async_step_zeroconf_confirm()
+
+    async def async_step_zeroconf_confirm(
+        self, user_input: dict[str, Any] | None = None
+    ) -> ConfigFlowResult:
+        """Show the discovered Envoy; once the user confirms, check it as the user step does."""
+        errors: dict[str, str] = {}
+        placeholders: dict[str, str] = {}
+        host, serial = self._discovered[CONF_HOST], self._discovered[CONF_SERIAL]
+        if user_input is not None:
+            info, errors, placeholders = await self._async_try(host, serial)
+            if info is not None:
+                return self.async_create_entry(
+                    title=entry_title(info.serial), data={CONF_HOST: host, CONF_SERIAL: serial}
+                )
+            # The form has no fields: an error about one (another Envoy now answers at the
+            # announced address) is about the whole form.
+            (error,) = errors.values()
+            errors = {"base": error}
+        self._set_confirm_only()
+        return self.async_show_form(
+            step_id="zeroconf_confirm",
+            errors=errors,
+            description_placeholders={"serial": serial, "host": host, **placeholders},
+        )
 
     async def async_step_reauth(self, entry_data: Mapping[str, Any]) -> ConfigFlowResult:
         """Start re-authentication when the Envoy refuses the derived passwords."""
@@ -222,11 +213,6 @@ class EnvoyLegacyConfigFlow(ConfigFlow, domain=DOMAIN):
         if user_input is not None:
             host = user_input[CONF_HOST].strip()
             info, errors, placeholders = await self._async_try(host, entry.data[CONF_SERIAL])
-            if errors.get(CONF_SERIAL) == "wrong_serial":
-                return self.async_abort(
-                    reason="unique_id_mismatch",
-                    description_placeholders={"found": placeholders["found"]},
-                )
             if info is not None:
                 return self.async_update_reload_and_abort(entry, data_updates={CONF_HOST: host})
         return self.async_show_form(
@@ -236,19 +222,4 @@ class EnvoyLegacyConfigFlow(ConfigFlow, domain=DOMAIN):
             ),
             errors=errors,
             description_placeholders={"serial": entry.data[CONF_SERIAL], **placeholders},
-        )
-
-
-class EnvoyLegacyOptionsFlow(OptionsFlowWithReload):
-    """Polling interval and keep-alive; saving them reloads the entry."""
-
-    async def async_step_init(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
-        """Show and save the options."""
-        if user_input is not None:
-            return self.async_create_entry(data=user_input)
-        return self.async_show_form(
-            step_id="init",
-            data_schema=self.add_suggested_values_to_schema(
-                OPTIONS_SCHEMA, self.config_entry.options
-            ),
         )

@@ -12,13 +12,11 @@ LOGGER = logging.getLogger(__package__)
 CONF_SERIAL: Final = "serial"
 CONF_KEEP_ALIVE: Final = "keep_alive"
 
-# Options. Legacy Envoys cope with one poll a minute; polled more often they drop requests
-# and show as unavailable (users' reports, maintainers' advice). Their microinverters report
-# every 5 minutes at best, so polling faster would not bring fresher inverter data anyway.
-# The upper bound keeps the site totals at most an hour old.
-DEFAULT_SCAN_INTERVAL: Final = 60
-MIN_SCAN_INTERVAL: Final = 60
-MAX_SCAN_INTERVAL: Final = 3600
+# A metered Envoy's production totals are read this often (seconds); everything else is read
+# when the Envoy can have something new (schedule.py). Legacy Envoys cope with one poll a
+# minute; polled more often they drop requests and show as unavailable (users' reports,
+# maintainers' advice). Not an option: Home Assistant leaves polling to the integration.
+PRODUCTION_INTERVAL: Final = 60
 DEFAULT_KEEP_ALIVE: Final = True
 
 # The Envoy's identity (/info.xml) is read at setup, after every outage (a firmware upgrade

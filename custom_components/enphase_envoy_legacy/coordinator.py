@@ -8,7 +8,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from homeassistant.config_entries import ConfigEntry
-from homeassistant.const import CONF_HOST, CONF_SCAN_INTERVAL, SUN_EVENT_SUNRISE
+from homeassistant.const import CONF_HOST, SUN_EVENT_SUNRISE
 from homeassistant.core import HomeAssistant, callback
 from homeassistant.exceptions import ConfigEntryAuthFailed, ConfigEntryError, HomeAssistantError
 from homeassistant.helpers import device_registry as dr
@@ -25,7 +25,6 @@ from .const import (
     CONF_KEEP_ALIVE,
     CONF_SERIAL,
     DEFAULT_KEEP_ALIVE,
-    DEFAULT_SCAN_INTERVAL,
     DOMAIN,
     ENERGY_SAVE_DELAY,
     ENERGY_STORE_VERSION,
@@ -34,6 +33,7 @@ from .const import (
     MANUFACTURER,
     MAX_MICROINVERTER_W,
     MODEL_BY_PART_NUMBER,
+    PRODUCTION_INTERVAL,
     RETIRED_INVERTER_AFTER,
     SILENT_INVERTER_AFTER,
 )
@@ -160,7 +160,7 @@ class EnvoyLegacyCoordinator(DataUpdateCoordinator[EnvoyLegacyData]):
         self._auth_failures = 0
         self._store = energy_store(hass, entry.entry_id)
         self.guard = EnergyGuard()
-        self.scheduler = PollScheduler(entry.options.get(CONF_SCAN_INTERVAL, DEFAULT_SCAN_INTERVAL))
+        self.scheduler = PollScheduler(PRODUCTION_INTERVAL)
         self.next_poll: datetime | None = None
         # The listed inverters silent for RETIRED_INVERTER_AFTER, as of the last read.
         self.retired_inverters: set[str] = set()

@@ -19,7 +19,7 @@ can have changed:
   the Envoy's next burst lands: the 900 s and 3600 s intervals are multiples of 300 s.
 - Whether production moves between bursts is learned by comparing readings taken between
   two bursts: a change means a meter, and production is then read every
-  ``production_interval`` (the user's polling option). A non-metered Envoy's production is
+  ``production_interval`` (const.PRODUCTION_INTERVAL). A non-metered Envoy's production is
   read right after each burst, and once an hour between bursts to notice a meter added.
 
 This module has no Home Assistant imports; times are epoch seconds.
