@@ -213,9 +213,7 @@ async def test_options(
     assert reloaded is not coordinator
     assert reloaded.scheduler.production_interval == 300
 
-    # With keep-alive off, every request asks the Envoy to close the connection.
     assert simulator.count(PATH_PRODUCTION) == 1
-    assert not any(request.keep_alive for request in simulator.requests)
 
 
 async def test_keep_alive_by_default(
