@@ -1,31 +1,27 @@
 """The Envoy client against the simulator, over real HTTP and real Digest auth.
 
-The Digest module is also checked on its own: against the example of RFC 2617, against httpx's
-independent implementation, and against the simulator's verification.
+Digest itself is aiohttp's DigestAuthMiddleware (tested by aiohttp): these tests prove what
+the client builds on it, against the simulator's own Digest verification.
 """
 
 from __future__ import annotations
 
 import asyncio
-import hashlib
 import json
 import random
 import re
 import socket
-import time
 from collections.abc import AsyncGenerator
 from datetime import UTC, datetime
 from typing import Any
 
 import aiohttp
-import httpx
 import pytest
 from aiohttp.abc import AbstractResolver, ResolveResult
 from envoy_utils.envoy_utils import EnvoyUtils
 
 from custom_components.enphase_envoy_legacy.envoy_client import (
     MAX_BODY_BYTES,
-    DigestChallenge,
     EnvoyAuthenticationError,
     EnvoyBadDataError,
     EnvoyClient,
@@ -36,7 +32,6 @@ from custom_components.enphase_envoy_legacy.envoy_client import (
     EnvoyUnsupportedFirmwareError,
     base_url,
     installer_password,
-    parse_challenge,
 )
 from tests.simulator import PATH_INFO, PATH_INVERTERS, PATH_PRODUCTION, REALM, EnvoySimulator
 
@@ -130,17 +125,16 @@ async def test_installer_fallback(
     assert len(inverters) == 41
     assert all(inverter.dev_type is None for inverter in inverters.values())
     assert client.user == "installer"
-    # envoy: challenge, refused; installer: answers the same challenge at once, accepted.
-    assert [r.status for r in simulator.requests] == [401, 401, 200]
-    assert client.auth_state is not None
-    assert client.auth_state["user"] == "installer"
+    # envoy: challenge, refused; installer: its own middleware is challenged, then accepted.
+    assert [r.status for r in simulator.requests] == [401, 401, 401, 200]
+    assert client.auth_state == {"user": "installer", "connection_close": False}
     simulator.requests.clear()
     await client.inverters()
     assert [r.status for r in simulator.requests] == [200]
 
 
 # ---------------------------------------------------------------------------------------------
-# Digest state across restarts
+# What survives a restart: the accepted user and Connection: close, never the challenge
 
 
 def sent_params(header: str | None) -> dict[str, str]:
@@ -156,20 +150,25 @@ def sent_params(header: str | None) -> dict[str, str]:
 
 @pytest.fixture
 async def traced() -> AsyncGenerator[tuple[aiohttp.ClientSession, list[dict[str, str]]]]:
-    """Return a session and the Digest parameters of every request it sends."""
+    """Return a session and the Digest parameters of every request it puts on the wire."""
     sent: list[dict[str, str]] = []
 
-    async def on_request_start(
+    async def on_request_headers_sent(
         session: aiohttp.ClientSession,
         context: object,
-        params: aiohttp.TraceRequestStartParams,
+        params: aiohttp.TraceRequestHeadersSentParams,
     ) -> None:
         sent.append(sent_params(params.headers.get("Authorization")))
 
     trace = aiohttp.TraceConfig()
-    trace.on_request_start.append(on_request_start)
+    trace.on_request_headers_sent.append(on_request_headers_sent)
     async with aiohttp.ClientSession(trace_configs=[trace]) as client_session:
         yield client_session, sent
+
+
+def users_sent(sent: list[dict[str, str]]) -> list[str | None]:
+    """Return the user of each request sent (None: no Authorization header)."""
+    return [params.get("username") for params in sent]
 
 
 def trips(simulator: EnvoySimulator) -> list[tuple[str, int, bool]]:
@@ -177,7 +176,7 @@ def trips(simulator: EnvoySimulator) -> list[tuple[str, int, bool]]:
     return [(r.path, r.status, r.authorization) for r in simulator.requests]
 
 
-async def saved_state(simulator: EnvoySimulator) -> dict[str, str]:
+async def saved_state(simulator: EnvoySimulator) -> dict[str, object]:
     """Return the auth state of a client that read the Envoy once, through JSON and back."""
     async with aiohttp.ClientSession() as other_session:
         client = client_for(simulator, other_session)
@@ -186,126 +185,97 @@ async def saved_state(simulator: EnvoySimulator) -> dict[str, str]:
         state = client.auth_state
     assert state is not None
     simulator.requests.clear()
-    loaded: dict[str, str] = json.loads(json.dumps(state))
+    loaded: dict[str, object] = json.loads(json.dumps(state))
     return loaded
 
 
-async def test_auth_state_after_a_challenge(
+async def test_auth_state_names_the_user_only(
     simulator: EnvoySimulator, session: aiohttp.ClientSession
 ) -> None:
-    """The state names the accepted user and the Envoy's challenge, JSON-safe; stable per read."""
+    """The state names the accepted user and the connection mode: no password, no challenge."""
     client = client_for(simulator, session)
     await client.production()
     assert client.auth_state is None  # the production endpoint asked for nothing
     await client.inverters()
     state = client.auth_state
-    assert state == {
-        "user": "envoy",
-        "realm": REALM,
-        "nonce": simulator.nonce,
-        "qop": "auth",
-        "algorithm": "MD5",
-    }
+    assert state == {"user": "envoy", "connection_close": False}
     await client.update()
-    assert client.auth_state == state  # the nonce count is not part of it
+    assert client.auth_state == state
 
 
-async def test_restored_state_is_preemptive(
+async def test_restored_user_costs_one_challenge(
     simulator: EnvoySimulator, session: aiohttp.ClientSession
 ) -> None:
-    """After a restart with the saved state, setup costs two requests, no challenge."""
+    """After a restart the user is known, the nonce not: one 401, then preemptive again.
+
+    The order of the integration's first poll: the inverters, then production.
+    """
     state = await saved_state(simulator)
     client = client_for(simulator, session)
     client.restore_auth(state)
     assert client.auth_state == state
-    data = await client.update()
-    assert len(data.inverters) == 40
-    assert trips(simulator) == [(PATH_PRODUCTION, 200, True), (PATH_INVERTERS, 200, True)]
-    assert client.auth_state == state
-
-
-async def test_restored_state_with_a_new_nonce(
-    simulator: EnvoySimulator, session: aiohttp.ClientSession
-) -> None:
-    """The Envoy restarted meanwhile: one extra round trip, the same user, the new nonce kept."""
-    state = await saved_state(simulator)
-    simulator.new_nonce()
-    client = client_for(simulator, session)
-    client.restore_auth(state)
-    assert len(await client.inverters()) == 40
-    assert trips(simulator) == [(PATH_INVERTERS, 401, True), (PATH_INVERTERS, 200, True)]
-    assert client.user == "envoy"
-    assert client.auth_state == {**state, "nonce": simulator.nonce}
-    simulator.requests.clear()
-    await client.update()
-    assert trips(simulator) == [(PATH_PRODUCTION, 200, True), (PATH_INVERTERS, 200, True)]
-
-
-async def test_stale_nonce_is_answered_by_the_same_user(
-    simulator: EnvoySimulator, session: aiohttp.ClientSession
-) -> None:
-    """A 401 with stale=true is not a refusal, even when it repeats the nonce."""
-    client = client_for(simulator, session)
     await client.inverters()
-    simulator.requests.clear()
-    simulator.fail(
-        PATH_INVERTERS,
-        status=401,
-        times=1,
-        headers={
-            "WWW-Authenticate": (
-                f'Digest realm="{REALM}", nonce="{simulator.nonce}", qop="auth", stale=TRUE'
-            )
-        },
-    )
-    assert len(await client.inverters()) == 40
-    assert [r.status for r in simulator.requests] == [401, 200]
-    assert client.user == "envoy"
-    assert client.auth_state is not None
+    await client.production()
+    assert trips(simulator) == [
+        (PATH_INVERTERS, 401, False),
+        (PATH_INVERTERS, 200, True),
+        (PATH_PRODUCTION, 200, True),
+    ]
+    assert client.auth_state == state
 
 
 @pytest.mark.parametrize("capture", ["D3.18.10"])
 async def test_restored_installer(
-    simulator: EnvoySimulator, session: aiohttp.ClientSession
+    simulator: EnvoySimulator, traced: tuple[aiohttp.ClientSession, list[dict[str, str]]]
 ) -> None:
-    """The installer user, once accepted, is restored first: no challenge, no refusal."""
+    """The installer user, once accepted, is restored first: the user envoy is not tried."""
     state = await saved_state(simulator)
-    assert state["user"] == "installer"
+    assert state == {"user": "installer", "connection_close": False}
+    session, sent = traced
     client = client_for(simulator, session)
     client.restore_auth(state)
     assert client.user == "installer"
-    await client.update()
-    assert trips(simulator) == [(PATH_PRODUCTION, 200, True), (PATH_INVERTERS, 200, True)]
+    await client.inverters()
+    assert users_sent(sent) == [None, "installer"]
+    assert [r.status for r in simulator.requests] == [401, 200]
 
 
 @pytest.mark.parametrize("capture", ["D3.18.10"])
-@pytest.mark.parametrize(
-    ("new_nonce", "statuses"),
-    [(False, [401, 200]), (True, [401, 401, 200])],
-)
-async def test_restored_user_refused_rotates(
-    simulator: EnvoySimulator, session: aiohttp.ClientSession, new_nonce: bool, statuses: list[int]
+async def test_state_of_the_current_release_is_taken(
+    simulator: EnvoySimulator, traced: tuple[aiohttp.ClientSession, list[dict[str, str]]]
 ) -> None:
-    """A restored user the Envoy refuses still gives way to the installer user.
-
-    With the restored nonce still current the first 401 is the refusal; with a nonce the Envoy
-    forgot, the user gets one more try with the new challenge, then the installer takes over.
-    """
-    state = {"user": "envoy", "realm": REALM, "nonce": simulator.nonce, "qop": "auth"}
-    if new_nonce:
-        simulator.new_nonce()
+    """What the current release stored (the user and the challenge): the user is taken."""
+    session, sent = traced
     client = client_for(simulator, session)
-    client.restore_auth(state)
+    client.restore_auth(
+        {
+            "user": "installer",
+            "realm": REALM,
+            "nonce": simulator.nonce,
+            "qop": "auth",
+            "algorithm": "MD5",
+        }
+    )
+    assert client.auth_state == {"user": "installer", "connection_close": False}
     assert len(await client.inverters()) == 41
-    assert [r.status for r in simulator.requests] == statuses
-    assert all(r.authorization for r in simulator.requests)
-    assert client.user == "installer"
-    assert client.auth_state is not None
-    assert client.auth_state["user"] == "installer"
-    assert client.auth_state["nonce"] == simulator.nonce
+    # The stored nonce is not answered: the middleware learns the challenge afresh.
+    assert users_sent(sent) == [None, "installer"]
+    assert [r.status for r in simulator.requests] == [401, 200]
 
 
-VALID_STATE = {"user": "envoy", "realm": REALM, "nonce": "abc", "qop": "auth", "algorithm": "MD5"}
+@pytest.mark.parametrize("capture", ["D3.18.10"])
+async def test_restored_user_refused_rotates(
+    simulator: EnvoySimulator, traced: tuple[aiohttp.ClientSession, list[dict[str, str]]]
+) -> None:
+    """A restored user the Envoy refuses still gives way to the installer user."""
+    session, sent = traced
+    client = client_for(simulator, session)
+    client.restore_auth({"user": "envoy", "connection_close": False})
+    assert len(await client.inverters()) == 41
+    # envoy: challenged, its answer refused; installer: challenged (its own middleware), accepted.
+    assert [r.status for r in simulator.requests] == [401, 401, 401, 200]
+    assert users_sent(sent) == [None, "envoy", None, "installer"]
+    assert client.auth_state == {"user": "installer", "connection_close": False}
 
 
 @pytest.mark.parametrize(
@@ -315,77 +285,28 @@ VALID_STATE = {"user": "envoy", "realm": REALM, "nonce": "abc", "qop": "auth", "
         "envoy",
         ["envoy"],
         {},
-        {**VALID_STATE, "user": "admin"},
-        {**VALID_STATE, "user": 1},
-        {key: value for key, value in VALID_STATE.items() if key != "user"},
-        {key: value for key, value in VALID_STATE.items() if key != "nonce"},
-        {key: value for key, value in VALID_STATE.items() if key != "realm"},
-        {**VALID_STATE, "nonce": ""},
-        {**VALID_STATE, "nonce": 12},
-        {**VALID_STATE, "realm": None},
-        {**VALID_STATE, "qop": "auth-int"},
-        {**VALID_STATE, "qop": ["auth"]},
-        {**VALID_STATE, "algorithm": "SHA-256"},
-        {**VALID_STATE, "algorithm": 5},
-        {**VALID_STATE, "opaque": {"x": 1}},
-        {**VALID_STATE, "nonce": "abc\r\nX-Injected: 1"},
-        {**VALID_STATE, "opaque": "a\x00b"},
+        {"user": "admin"},
+        {"user": 1},
+        {"user": ["envoy"]},
+        {"connection_close": "true"},
+        {"connection_close": 1},
+        {"user": None, "connection_close": None},
     ],
 )
 async def test_malformed_state_is_ignored(
     simulator: EnvoySimulator, session: aiohttp.ClientSession, state: Any
 ) -> None:
-    """Anything but a state auth_state gave is ignored: the client starts with a challenge."""
+    """Anything but a state auth_state gave is ignored: the client starts as a new one."""
     client = client_for(simulator, session)
     client.restore_auth(state)
     assert client.auth_state is None
     assert client.user == "envoy"
+    assert not client.connection_close
     assert len(await client.inverters()) == 40
-    assert [(r.status, r.authorization) for r in simulator.requests] == [(401, False), (200, True)]
-
-
-def test_state_tolerates_what_it_does_not_need() -> None:
-    """Extra keys, no algorithm (MD5), no qop, any case of the algorithm: still a state."""
-    challenge = DigestChallenge.from_dict({"realm": "r", "nonce": "n", "extra": [1]})
-    assert challenge == DigestChallenge(realm="r", nonce="n")
-    sess = DigestChallenge.from_dict({"realm": "r", "nonce": "n", "algorithm": "md5-SESS"})
-    assert sess is not None
-    assert sess.algorithm == "MD5-sess"
-    assert DigestChallenge.from_dict({"realm": "r", "nonce": "n", "opaque": None}) == challenge
-    assert DigestChallenge.from_dict([("realm", "r"), ("nonce", "n")]) is None
-    assert DigestChallenge.from_dict(None) is None
-
-
-async def test_nonce_count(
-    simulator: EnvoySimulator, traced: tuple[aiohttp.ClientSession, list[dict[str, str]]]
-) -> None:
-    """The nonce count grows per request; after a restore it starts above any count used before.
-
-    A fresh nonce counts from 1. A restored one continues from the current Unix time: a
-    previous process sending less than a request per second never reached that.
-    """
-    session, sent = traced
-    client = client_for(simulator, session)
-    await client.inverters()
-    await client.update()
-    assert [params.get("nc") for params in sent] == [None, "00000001", "00000002", "00000003"]
-    assert len({params["cnonce"] for params in sent[1:]}) == 3  # a fresh cnonce each time
-    simulator.new_nonce()
-    sent.clear()
-    await client.inverters()
-    assert [params["nc"] for params in sent] == ["00000004", "00000001"]
-
-    state = client.auth_state
-    restored = client_for(simulator, session)
-    before = int(time.time())
-    restored.restore_auth(state)
-    sent.clear()
-    await restored.update()
-    counts = [int(params["nc"], 16) for params in sent]
-    assert before < counts[0] <= int(time.time()) + 1
-    assert counts[1] == counts[0] + 1
-    assert all(params["nonce"] == simulator.nonce for params in sent)
-    assert [r.status for r in simulator.requests[-2:]] == [200, 200]
+    assert [(r.status, r.authorization, r.keep_alive) for r in simulator.requests] == [
+        (401, False, True),
+        (200, True, True),
+    ]
 
 
 async def test_a_nonce_per_challenge_cannot_loop(
@@ -405,254 +326,163 @@ async def test_a_nonce_per_challenge_cannot_loop(
     assert [(r.status, r.authorization) for r in simulator.requests] == [
         (401, False),
         (401, True),
-        (401, True),
+        (401, False),
         (401, True),
     ]
 
 
+@pytest.mark.parametrize(
+    ("www_authenticate", "message"),
+    [
+        # An algorithm the middleware does not speak; a challenge without a nonce: it raises.
+        ('Digest realm="x", nonce="y", algorithm=SHA-384', "cannot answer the Envoy's Digest"),
+        ('Digest realm="x", qop="auth"', "cannot answer the Envoy's Digest"),
+        # No parameter the middleware knows: it does not answer at all.
+        ("Digest foo=bar", "a Digest challenge this client cannot answer"),
+    ],
+)
 async def test_unanswerable_digest_challenge(
-    simulator: EnvoySimulator, session: aiohttp.ClientSession
+    simulator: EnvoySimulator, session: aiohttp.ClientSession, www_authenticate: str, message: str
 ) -> None:
-    """A Digest challenge in an algorithm the client does not speak: refused at once, clearly."""
-    simulator.fail(
-        PATH_INVERTERS,
-        status=401,
-        headers={"WWW-Authenticate": 'Digest realm="x", nonce="y", algorithm=SHA-256'},
-    )
-    with pytest.raises(EnvoyAuthenticationError, match="Digest challenge this client cannot"):
-        await client_for(simulator, session).inverters()
+    """A Digest challenge the client cannot answer: refused at once, clearly, nobody else tried."""
+    simulator.fail(PATH_INVERTERS, status=401, headers={"WWW-Authenticate": www_authenticate})
+    client = client_for(simulator, session)
+    with pytest.raises(EnvoyAuthenticationError, match=message):
+        await client.inverters()
     assert [r.status for r in simulator.requests] == [401]
+    assert client.user == "envoy"
 
 
 # ---------------------------------------------------------------------------------------------
-# The Digest module on its own
-
-# Test credentials, public: the RFC's example, the D5.0.62 capture's default, a placeholder.
-MUFASA_PASSWORD = "Circle Of Life"  # noqa: S105
-ENVOY_PASSWORD = "012167"  # noqa: S105
-PASSWORD = "p"  # noqa: S105
-RFC_2617_CHALLENGE = """Digest
-                 realm="testrealm@host.com",
-                 qop="auth,auth-int",
-                 nonce="dcd98b7102dd2f0e8b11d0f600bfb0c093",
-                 opaque="5ccc069c403ebaf9f0171e9517f40e41\""""
+# Credentials the Envoy's owner set
 
 
-def test_rfc_2617_example() -> None:
-    """RFC 2617 section 3.5: Mufasa, "Circle Of Life", /dir/index.html."""
-    challenge = parse_challenge(RFC_2617_CHALLENGE)
-    assert challenge == DigestChallenge(
-        realm="testrealm@host.com",
-        nonce="dcd98b7102dd2f0e8b11d0f600bfb0c093",
-        qop="auth",
-        opaque="5ccc069c403ebaf9f0171e9517f40e41",
-        algorithm="MD5",
-    )
-    header = challenge.authorization(
-        username="Mufasa",
-        password=MUFASA_PASSWORD,
-        method="GET",
-        uri="/dir/index.html",
-        nc=1,
-        cnonce="0a4f113b",
-    )
-    assert header == (
-        'Digest username="Mufasa", realm="testrealm@host.com", '
-        'nonce="dcd98b7102dd2f0e8b11d0f600bfb0c093", uri="/dir/index.html", algorithm=MD5, '
-        'response="6629fae49393a05397450978507c4ef1", '
-        'opaque="5ccc069c403ebaf9f0171e9517f40e41", qop=auth, nc=00000001, cnonce="0a4f113b"'
-    )
+async def test_credentials_are_used(
+    simulator: EnvoySimulator, traced: tuple[aiohttp.ClientSession, list[dict[str, str]]]
+) -> None:
+    """A user and password the owner set: accepted and kept; nothing derived is sent."""
+    session, sent = traced
+    simulator.users = {"owner": "changed by the owner"}
+    client = client_for(simulator, session, credentials=("owner", "changed by the owner"))
+    assert client.user == "owner"
+    assert len(await client.inverters()) == 40
+    assert users_sent(sent) == [None, "owner"]
+    assert [r.status for r in simulator.requests] == [401, 200]
+    assert client.auth_state == {"user": "owner", "connection_close": False}
 
 
-@pytest.mark.parametrize(
-    "www_authenticate",
-    [
-        'Digest realm="r@h", nonce="n1", qop="auth", opaque="o1"',
-        'Digest realm="r@h", nonce="n1", qop="auth", algorithm=MD5-sess, opaque="o1"',
-        'Digest realm="r@h", nonce="n1", algorithm="MD5-sess"',
-        'Digest realm="r@h", nonce="n1", opaque="o1"',
-        'Digest realm="r@h", nonce="n1"',
-    ],
-)
-def test_matches_httpx(www_authenticate: str, monkeypatch: pytest.MonkeyPatch) -> None:
-    """MD5 and MD5-sess, with qop auth and without qop: the same answer as httpx computes."""
-    challenge = parse_challenge(www_authenticate)
-    assert challenge is not None
-    cnonce = "a1b2c3d4e5f60718"
-    ours = sent_params(
-        challenge.authorization(
-            username="envoy",
-            password=ENVOY_PASSWORD,
-            method="GET",
-            uri="/api/v1/production/inverters?x=1",
-            nc=1,
-            cnonce=cnonce,
-        )
-    )
-    auth = httpx.DigestAuth("envoy", ENVOY_PASSWORD)
-    monkeypatch.setattr(auth, "_get_client_nonce", lambda *_: cnonce.encode())
-    request = httpx.Request("GET", "http://envoy.test/api/v1/production/inverters?x=1")
-    flow = auth.sync_auth_flow(request)
-    next(flow)
-    answered = flow.send(
-        httpx.Response(401, headers={"WWW-Authenticate": www_authenticate}, request=request)
-    )
-    theirs = sent_params(answered.headers["Authorization"])
-    assert ours["response"] == theirs["response"]
-    assert ours["uri"] == theirs["uri"] == "/api/v1/production/inverters?x=1"
-    assert ours.get("opaque") == theirs.get("opaque")
-    assert ours.get("qop") == theirs.get("qop")
-    assert ours.get("nc") == theirs.get("nc")
-    if challenge.algorithm == "MD5-sess":
-        assert ours["cnonce"] == cnonce  # needed for the session key, even without qop
-    else:
-        assert ours.get("cnonce") == theirs.get("cnonce")
+async def test_refused_credentials_do_not_fall_back(
+    simulator: EnvoySimulator, traced: tuple[aiohttp.ClientSession, list[dict[str, str]]]
+) -> None:
+    """Refused credentials: EnvoyAuthenticationError; the derived users are not tried.
+
+    This Envoy would accept both derived users: only the given one may be sent.
+    """
+    session, sent = traced
+    simulator.users = {
+        "envoy": simulator.password_for("envoy"),
+        "installer": simulator.password_for("installer"),
+        "owner": "the new one",
+    }
+    client = client_for(simulator, session, credentials=("owner", "the old one"))
+    with pytest.raises(EnvoyAuthenticationError, match="refused user owner on"):
+        await client.inverters()
+    assert users_sent(sent) == [None, "owner"]
+    assert client.auth_state is None
+    # A derived user from an earlier state is not one this client knows.
+    client.restore_auth({"user": "envoy", "connection_close": False})
+    assert client.user == "owner"
+    assert client.auth_state is None
 
 
-def test_no_qop_and_md5_sess_by_hand() -> None:
-    """The RFC formulas, written out: no qop (RFC 2069), and MD5-sess with qop auth."""
-
-    def md5(text: str) -> str:
-        return hashlib.md5(text.encode()).hexdigest()  # noqa: S324
-
-    ha1 = md5("u:r:p")
-    ha2 = md5("GET:/a?b=c")
-    plain = DigestChallenge(realm="r", nonce="n", opaque="o")
-    header = plain.authorization(username="u", password=PASSWORD, method="GET", uri="/a?b=c", nc=7)
-    params = sent_params(header)
-    assert params["response"] == md5(f"{ha1}:n:{ha2}")
-    assert params["opaque"] == "o"
-    assert "qop" not in params
-    assert "nc" not in params
-    assert "cnonce" not in params
-    sess = DigestChallenge(realm="r", nonce="n", qop="auth", algorithm="MD5-sess")
-    params = sent_params(
-        sess.authorization(username="u", password=PASSWORD, method="GET", uri="/a?b=c", nc=0x1F)
-    )
-    cnonce = params["cnonce"]
-    session_key = md5(f"{ha1}:n:{cnonce}")
-    assert params["nc"] == "0000001f"
-    assert params["algorithm"] == "MD5-sess"
-    assert params["response"] == md5(f"{session_key}:n:0000001f:{cnonce}:auth:{ha2}")
-
-
-async def test_answers_the_simulator(
+async def test_credentials_digest_cannot_carry(
     simulator: EnvoySimulator, session: aiohttp.ClientSession
 ) -> None:
-    """The module alone answers the simulator's real challenge."""
-    url = f"http://{simulator.host}{PATH_INVERTERS}"
-    async with session.get(url) as response:
-        assert response.status == 401
-        challenge = parse_challenge(response.headers["WWW-Authenticate"])
-    assert challenge is not None
-    header = challenge.authorization(
-        username="envoy", password=simulator.serial[-6:], method="GET", uri=PATH_INVERTERS, nc=1
-    )
-    async with session.get(url, headers={"Authorization": header}) as response:
-        assert response.status == 200
+    """A user name with a colon cannot go into a Digest answer: refused, nothing sent."""
+    client = client_for(simulator, session, credentials=("own:er", "secret"))
+    with pytest.raises(EnvoyAuthenticationError, match="cannot sign in with HTTP Digest"):
+        await client.inverters()
+    assert simulator.requests == []
 
 
-def test_quotes_are_escaped() -> None:
-    """Quotes and backslashes in values are escaped in the header, as they were in the challenge."""
-    challenge = parse_challenge(r'Digest realm="a \"b\" \\c", nonce=n, opaque="x,y"')
-    assert challenge is not None
-    assert challenge.realm == 'a "b" \\c'
-    assert challenge.opaque == "x,y"
-    header = challenge.authorization(username="u", password=PASSWORD, method="GET", uri="/", nc=1)
-    assert r'realm="a \"b\" \\c"' in header
-    assert parse_challenge(header.replace("Digest ", "Digest nonce=n, ", 1)) is None  # twice
+# ---------------------------------------------------------------------------------------------
+# Envoys that reset kept-alive connections
 
 
-@pytest.mark.parametrize(
-    ("header", "expected"),
-    [
-        (
-            'Digest realm="enphaseenergy.com", qop="auth", nonce="1a2b"',
-            DigestChallenge(realm="enphaseenergy.com", nonce="1a2b", qop="auth"),
-        ),
-        (
-            "digest REALM=enphaseenergy.com,QOP=auth,NONCE=1a2b,Algorithm=md5",
-            DigestChallenge(realm="enphaseenergy.com", nonce="1a2b", qop="auth"),
-        ),
-        (
-            ' , Digest realm = "r" ,, nonce\t=\t"n" , qop="auth-int, auth" ,',
-            DigestChallenge(realm="r", nonce="n", qop="auth"),
-        ),
-        (
-            'Digest realm="r, with commas", nonce="n=1,2", opaque="", domain="/ /api"',
-            DigestChallenge(realm="r, with commas", nonce="n=1,2", opaque=""),
-        ),
-        (
-            'Digest realm="r" nonce="n"',  # no comma between parameters: read anyway
-            DigestChallenge(realm="r", nonce="n"),
-        ),
-        (
-            'Basic realm="b", Digest realm="r", nonce="n", qop="auth"',
-            DigestChallenge(realm="r", nonce="n", qop="auth"),
-        ),
-        (
-            'Negotiate, Bearer YWJj==, Digest realm="r", nonce="n", qop="auth"',
-            DigestChallenge(realm="r", nonce="n", qop="auth"),
-        ),
-        (
-            'Digest realm="r", nonce="a", algorithm=SHA-256, Digest realm="r", nonce="b"',
-            DigestChallenge(realm="r", nonce="b"),
-        ),
-        (
-            'Digest realm="r", nonce="n", qop="auth", stale=true',
-            DigestChallenge(realm="r", nonce="n", qop="auth", stale=True),
-        ),
-        ("\u00d8\u00c9\u00c6A", None),  # the garbled header of R3.9.36
-        ("", None),
-        ("Digest", None),
-        ('Basic realm="r"', None),
-        ('Digest realm="r"', None),
-        ('Digest nonce="n"', None),
-        ('Digest realm="r", nonce=""', None),
-        ('Digest realm="r", nonce="n", qop="auth-int"', None),
-        ('Digest realm="r", nonce="n", algorithm=SHA-256', None),
-        ('Digest realm="r", nonce="n", realm="s"', None),
-        ('Digest realm="r, nonce="n"', None),
-        ('Digest realm="r", nonce="n\r\n"', None),
-        ('Digest realm="r", nonce=', None),
-        ('Digest realm="r", nonce=@', None),
-        ('realm="r", nonce="n"', None),
-        ('Digest realm="r", nonce="n", "qop"', None),
-    ],
-)
-def test_parse_challenge(header: str, expected: DigestChallenge | None) -> None:
-    """Headers as servers write them, and garbled ones (None)."""
-    challenge = parse_challenge(header)
-    assert challenge == expected
-    if expected is not None:
-        assert challenge is not None
-        assert challenge.stale is expected.stale
-        assert DigestChallenge.from_dict(json.loads(json.dumps(challenge.as_dict()))) == challenge
+async def test_reset_after_challenge_switches_to_connection_close(
+    simulator: EnvoySimulator, session: aiohttp.ClientSession
+) -> None:
+    """Envoy-R resets the connection after a challenge: one request more, then Connection: close.
+
+    The middleware answers the challenge on the same connection, which the Envoy resets;
+    aiohttp sends it again on a new one. From then on every request asks the Envoy to close
+    the connection, and the state keeps it.
+    """
+    simulator.reset_after_challenge = True
+    client = client_for(simulator, session)
+    assert not client.connection_close
+    assert len(await client.inverters()) == 40
+    assert [(r.status, r.authorization, r.keep_alive) for r in simulator.requests] == [
+        (401, False, True),
+        (0, True, True),
+        (200, True, True),
+    ]
+    assert client.connection_close
+    assert client.auth_state == {"user": "envoy", "connection_close": True}
+    # A new challenge costs no reset now: the Envoy closes each connection itself.
+    simulator.requests.clear()
+    simulator.new_nonce()
+    await client.update()
+    assert [(r.path, r.status, r.keep_alive) for r in simulator.requests] == [
+        (PATH_PRODUCTION, 200, False),
+        (PATH_INVERTERS, 401, False),
+        (PATH_INVERTERS, 200, False),
+    ]
 
 
-@pytest.mark.parametrize(
-    ("arguments", "message"),
-    [
-        ({"nc": 0}, "nonce count 0"),
-        ({"nc": 0x100000000}, "nonce count"),
-        ({"username": "a\nb"}, "control characters"),
-        ({"uri": "/\r\n"}, "control characters"),
-    ],
-)
-def test_authorization_refuses_bad_input(arguments: dict[str, Any], message: str) -> None:
-    """A count outside eight hex digits, or a header break in a value: ValueError."""
-    challenge = DigestChallenge(realm="r", nonce="n")
-    with pytest.raises(ValueError, match=message):
-        challenge.authorization(
-            **{
-                "username": "u",
-                "password": PASSWORD,
-                "method": "GET",
-                "uri": "/",
-                "nc": 1,
-                **arguments,
-            }
-        )
+@pytest.mark.parametrize("capture", ["spec_example"])  # D5.0.62 closes after every 200
+async def test_reset_between_requests_switches_to_connection_close(
+    simulator: EnvoySimulator, session: aiohttp.ClientSession
+) -> None:
+    """An Envoy that resets every connection used a second time: the client copes and switches.
+
+    aiohttp's one new try is challenged and the middleware's answer is reset too: the
+    client then sends the request once more itself, with Connection: close.
+    """
+    simulator.reset_kept_alive = True
+    client = client_for(simulator, session)
+    data = await client.update()
+    assert len(data.inverters) == 20
+    assert [(r.path, r.status) for r in simulator.requests] == [
+        (PATH_PRODUCTION, 200),
+        (PATH_INVERTERS, 0),  # on the production's connection
+        (PATH_INVERTERS, 401),  # aiohttp's new try, on a new connection
+        (PATH_INVERTERS, 0),  # the middleware's answer, on that connection
+        (PATH_INVERTERS, 200),  # the client's try with Connection: close
+    ]
+    assert not simulator.requests[-1].keep_alive
+    assert client.connection_close
+    simulator.requests.clear()
+    await client.update()
+    assert [(r.status, r.keep_alive) for r in simulator.requests] == [(200, False), (200, False)]
+
+
+async def test_restored_connection_close(
+    simulator: EnvoySimulator, session: aiohttp.ClientSession
+) -> None:
+    """A restored state with Connection: close: the first request asks for it already."""
+    client = client_for(simulator, session)
+    client.restore_auth({"user": "envoy", "connection_close": True})
+    assert client.connection_close
+    assert client.auth_state == {"user": "envoy", "connection_close": True}
+    await client.update()
+    assert simulator.requests
+    assert not any(r.keep_alive for r in simulator.requests)
+    # Connection: close is kept even while no user is proven (a reset before any sign-in).
+    unproven = client_for(simulator, session)
+    unproven.restore_auth({"connection_close": True})
+    assert unproven.auth_state == {"connection_close": True}
+    assert unproven.user == "envoy"
 
 
 def test_installer_password_matches_the_reference() -> None:
@@ -675,10 +505,11 @@ async def test_wrong_serial_is_refused(
     client = EnvoyClient(simulator.host, "121621999999", session)
     with pytest.raises(EnvoyAuthenticationError, match="envoy or installer"):
         await client.inverters()
-    # envoy: challenge, refused; installer: refused at once (same challenge).
+    # envoy: challenge, refused; installer: challenge, refused.
     assert [(r.status, r.authorization) for r in simulator.requests] == [
         (401, False),
         (401, True),
+        (401, False),
         (401, True),
     ]
     assert client.auth_state is None
@@ -796,8 +627,13 @@ async def test_dropped_connection(
 ) -> None:
     """The Envoy closes the connection without answering: EnvoyConnectionError."""
     simulator.fail(PATH_PRODUCTION, drop=True)
+    client = client_for(simulator, session)
     with pytest.raises(EnvoyConnectionError):
-        await client_for(simulator, session).production()
+        await client.production()
+    # aiohttp tries again once, so does the client with Connection: close (and aiohttp once
+    # more); every try dropped is an outage, not an Envoy that resets kept-alive connections.
+    assert [r.status for r in simulator.requests] == [0, 0, 0, 0]
+    assert not client.connection_close
 
 
 @pytest.mark.parametrize("status", [500, 503, 302])
@@ -1013,13 +849,3 @@ async def test_truncated_body(simulator: EnvoySimulator, session: aiohttp.Client
     simulator.fail(PATH_PRODUCTION, body=json.dumps(PRODUCTION_OK).encode(), cut_at=20)
     with pytest.raises(EnvoyConnectionError):
         await client_for(simulator, session).production()
-
-
-@pytest.mark.parametrize(
-    ("arguments", "message"),
-    [({"qop": "auth-int"}, "qop 'auth-int'"), ({"algorithm": "md5"}, "algorithm 'md5'")],
-)
-def test_challenge_refuses_what_it_cannot_answer(arguments: dict[str, Any], message: str) -> None:
-    """A challenge built by hand is held to what the module speaks."""
-    with pytest.raises(ValueError, match=message):
-        DigestChallenge(realm="r", nonce="n", **arguments)

@@ -143,8 +143,9 @@ async def test_restart_setup_reads_two_endpoints_once(
 ) -> None:
     """A restart reads each endpoint once; a first setup also reads the identity.
 
-    On a restart the stored identity serves, and the stored Digest challenge is answered at
-    once, without a 401 round trip.
+    On a restart the stored identity serves and the stored user signs in: at most three
+    requests, one of them the Digest challenge (the challenge itself is not stored). Then
+    each read is one request again.
     """
     first_setup = [(request.path, request.status) for request in simulator.requests]
     assert first_setup == [
@@ -159,14 +160,24 @@ async def test_restart_setup_reads_two_endpoints_once(
     assert stored["rhythm"]["interval"] == 300
     assert stored["info"]["serial"] == SERIAL
 
+    assert stored["auth"] == {"user": "envoy", "connection_close": False}
+
     simulator.requests.clear()
     assert await hass.config_entries.async_setup(init_integration.entry_id)
     await hass.async_block_till_done()
-    assert [(r.path, r.status, r.authorization) for r in simulator.requests] == [
+    restart_setup = [(r.path, r.status, r.authorization) for r in simulator.requests]
+    assert restart_setup == [
+        (PATH_INVERTERS, 401, False),
         (PATH_INVERTERS, 200, True),
         (PATH_PRODUCTION, 200, True),
     ]
+    assert len(restart_setup) <= 3
     assert state(hass, POWER) != "unavailable"
+    # Warm again: every read is one request, answered at once.
+    simulator.requests.clear()
+    await follow(hass, freezer, init_integration.runtime_data, hours=0.5)
+    assert simulator.count(PATH_INVERTERS) >= 5
+    assert all(r.status == 200 and r.authorization for r in simulator.requests)
 
 
 @pytest.mark.parametrize("stored_info", [None, "garbage", {"serial": SERIAL}])
@@ -215,9 +226,9 @@ async def test_outage_after_restart(
     await hass.async_block_till_done(wait_background_tasks=True)
     assert init_integration.state is ConfigEntryState.LOADED
     # The failed attempt looked at /info.xml for a reason (in vain); the one that worked
-    # read the two endpoints once each.
+    # read the two endpoints once each, after the one challenge of a restart.
     answered = [(request.path, request.status) for request in simulator.requests]
-    assert answered == [(PATH_INVERTERS, 200), (PATH_PRODUCTION, 200)]
+    assert answered == [(PATH_INVERTERS, 401), (PATH_INVERTERS, 200), (PATH_PRODUCTION, 200)]
 
 
 async def test_token_firmware_found_after_restart(

@@ -10,14 +10,12 @@ DOMAIN: Final = "enphase_envoy_legacy"
 LOGGER = logging.getLogger(__package__)
 
 CONF_SERIAL: Final = "serial"
-CONF_KEEP_ALIVE: Final = "keep_alive"
 
 # A metered Envoy's production totals are read this often (seconds); everything else is read
 # when the Envoy can have something new (schedule.py). Legacy Envoys cope with one poll a
 # minute; polled more often they drop requests and show as unavailable (users' reports,
 # maintainers' advice). Not an option: Home Assistant leaves polling to the integration.
 PRODUCTION_INTERVAL: Final = 60
-DEFAULT_KEEP_ALIVE: Final = True
 
 # The Envoy's identity (/info.xml) is read at setup, after every outage (a firmware upgrade
 # reboots the Envoy) and at least this often, so the device's firmware version follows.

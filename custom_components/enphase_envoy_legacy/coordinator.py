@@ -22,9 +22,7 @@ from homeassistant.util import dt as dt_util
 from .census import UNLISTED_FOR_GOOD, UnlistedInverters
 from .const import (
     AUTH_FAILURES_BEFORE_REAUTH,
-    CONF_KEEP_ALIVE,
     CONF_SERIAL,
-    DEFAULT_KEEP_ALIVE,
     DOMAIN,
     ENERGY_SAVE_DELAY,
     ENERGY_STORE_VERSION,
@@ -153,11 +151,12 @@ class EnvoyLegacyCoordinator(DataUpdateCoordinator[EnvoyLegacyData]):
             entry.data[CONF_HOST],
             self.serial,
             async_get_clientsession(hass),
-            keep_alive=entry.options.get(CONF_KEEP_ALIVE, DEFAULT_KEEP_ALIVE),
             request_timeout=self.request_timeout,
         )
         self._info_due: datetime | None = None
         self._auth_failures = 0
+        # Whether the switch to Connection: close was said (or restored: said before).
+        self._said_connection_close = False
         self._store = energy_store(hass, entry.entry_id)
         self.guard = EnergyGuard()
         self.scheduler = PollScheduler(PRODUCTION_INTERVAL)
@@ -185,7 +184,8 @@ class EnvoyLegacyCoordinator(DataUpdateCoordinator[EnvoyLegacyData]):
 
         On a restart the stored identity serves until the daily re-read: the first poll's
         Digest login proves the Envoy is still the one with this serial (its password is
-        derived from the serial), so setup costs only the two reads of a poll.
+        derived from the serial), so setup costs only the two reads of a poll and the one
+        Digest challenge of a new client.
         """
         stored = await self._store.async_load() or {}
         guard_state = GuardState.from_dict(stored)
@@ -200,6 +200,7 @@ class EnvoyLegacyCoordinator(DataUpdateCoordinator[EnvoyLegacyData]):
         self.panels = PanelEnergy(stored.get("panels"))
         self.unlisted = UnlistedInverters(stored.get("unlisted"))
         self.client.restore_auth(stored.get("auth"))
+        self._said_connection_close = self.client.connection_close
         info = _info_from_dict(stored.get("info"))
         if info is not None and info.serial == self.serial and not info.uses_tokens:
             self._register(info)
@@ -243,6 +244,7 @@ class EnvoyLegacyCoordinator(DataUpdateCoordinator[EnvoyLegacyData]):
                 await self._async_read_info()
             envoy, fresh_inverters, fresh_production = await self._async_read(previous, timestamp)
         except EnvoyError as err:
+            self._log_connection_close()
             # The Envoy may come back upgraded: read its identity again first.
             self._info_due = None
             if not read_info:
@@ -252,6 +254,7 @@ class EnvoyLegacyCoordinator(DataUpdateCoordinator[EnvoyLegacyData]):
                 if self._auth_failures >= AUTH_FAILURES_BEFORE_REAUTH:
                     raise _translated(ConfigEntryAuthFailed, err) from err
             raise _translated(UpdateFailed, err) from err
+        self._log_connection_close()
         self._auth_failures = 0
         day = now.date().isoformat()
         changed: set[str] = set()
@@ -289,6 +292,16 @@ class EnvoyLegacyCoordinator(DataUpdateCoordinator[EnvoyLegacyData]):
             inverters_reporting=self._reporting,
             inverters_known=len(envoy.inverters) - len(self.retired_inverters),
         )
+
+    def _log_connection_close(self) -> None:
+        """Say once that the client switched to Connection: close (stored at the next save)."""
+        if self.client.connection_close and not self._said_connection_close:
+            self._said_connection_close = True
+            LOGGER.info(
+                "Envoy %s resets kept-alive connections: every request now asks it to close "
+                "the connection after answering",
+                self.tag,
+            )
 
     @callback
     def async_update_listeners(self) -> None:

@@ -191,6 +191,10 @@ class EnvoySimulator:
         # The connections challenged while reset_after_challenge is on (the objects
         # themselves: an id() can be reused by a later connection).
         self._challenged: list[object] = []
+        # An Envoy that resets a kept-alive connection when another request arrives on it,
+        # and the connections that served a request while this is on.
+        self.reset_kept_alive = False
+        self._served: list[object] = []
         self.faults: dict[str, Fault] = {}
         self.requests: list[Request] = []
         self.nonce = secrets.token_hex(16)
@@ -425,6 +429,7 @@ class EnvoySimulator:
         needs_auth = path == PATH_INVERTERS or (
             path == PATH_PRODUCTION and self.production_requires_auth
         )
+        self._reset_if_kept_alive(request)
         transport = request.transport
         if self.reset_after_challenge and any(known is transport for known in self._challenged):
             self._challenged = [known for known in self._challenged if known is not transport]
@@ -437,6 +442,18 @@ class EnvoySimulator:
                 self._challenged.append(transport)
             return self._respond(request, 401, self._challenge())
         return self._answer(request, answer, self._body(path, answer, now))
+
+    def _reset_if_kept_alive(self, request: web.Request) -> None:
+        """With reset_kept_alive on, reset a connection that already served a request."""
+        if not self.reset_kept_alive:
+            return
+        transport = request.transport
+        if any(known is transport for known in self._served):
+            self._log(request, 0, 0)
+            assert transport is not None
+            transport.abort()
+            raise asyncio.CancelledError
+        self._served.append(transport)
 
     def _body(self, path: str, answer: _Answer, now: float) -> builtins.bytes:
         """Return the body of a normal 200 answer at time now."""

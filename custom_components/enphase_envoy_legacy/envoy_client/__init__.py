@@ -1,8 +1,8 @@
 """Client for the local API of Enphase Envoys on legacy (pre-7) firmware.
 
-Free of Home Assistant imports, so that it can be published as a library on its own. It
-speaks HTTP Digest itself (``digest``), so that the Envoy's challenge can be saved and restored
-across restarts (``EnvoyClient.auth_state`` and ``EnvoyClient.restore_auth``).
+Free of Home Assistant imports, so that it can be published as a library on its own. HTTP
+Digest is aiohttp's ``DigestAuthMiddleware``; the user the Envoy accepted can be saved and
+restored across restarts (``EnvoyClient.auth_state`` and ``EnvoyClient.restore_auth``).
 """
 
 from .client import (
@@ -12,7 +12,6 @@ from .client import (
     base_url,
     installer_password,
 )
-from .digest import DigestChallenge, parse_challenge
 from .exceptions import (
     EnvoyAuthenticationError,
     EnvoyBadDataError,
@@ -27,7 +26,6 @@ from .models import EnvoyData, EnvoyInfo, EnvoyInverter, EnvoyProduction
 __all__ = [
     "DEFAULT_TIMEOUT",
     "MAX_BODY_BYTES",
-    "DigestChallenge",
     "EnvoyAuthenticationError",
     "EnvoyBadDataError",
     "EnvoyClient",
@@ -42,5 +40,4 @@ __all__ = [
     "EnvoyUnsupportedFirmwareError",
     "base_url",
     "installer_password",
-    "parse_challenge",
 ]

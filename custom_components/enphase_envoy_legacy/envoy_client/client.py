@@ -1,8 +1,9 @@
 """Async client for the local API of Enphase Envoys on legacy (pre-7) firmware.
 
 Reads ``/info.xml``, ``/api/v1/production`` and ``/api/v1/production/inverters`` with one
-request each: the client answers the Envoy's HTTP Digest challenge itself (``digest.py``) and
-sends the ``Authorization`` header preemptively once it knows the challenge, also after a
+request each once the Envoy's HTTP Digest challenge is known: aiohttp's
+``DigestAuthMiddleware`` answers it and sends the ``Authorization`` header preemptively from
+then on. The user the Envoy accepted, and whether it needs ``Connection: close``, survive a
 restart when the caller restores the state it saved (``auth_state`` / ``restore_auth``).
 """
 
@@ -15,7 +16,6 @@ import json
 import logging
 import math
 import re
-import time
 import xml.etree.ElementTree as ET
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -24,10 +24,10 @@ from http import HTTPStatus
 from typing import Final, NamedTuple
 
 import aiohttp
-from aiohttp import hdrs
+from aiohttp import DigestAuthMiddleware, hdrs
+from aiohttp.client_middleware_digest_auth import CHALLENGE_FIELDS, parse_header_pairs
 from yarl import URL
 
-from .digest import NC_MAX, DigestChallenge, parse_challenge
 from .exceptions import (
     EnvoyAuthenticationError,
     EnvoyBadDataError,
@@ -435,27 +435,41 @@ class _Reply(NamedTuple):
     challenge: str
 
 
-# After a restore the nonce count starts from the current Unix time (see restore_auth), capped
-# so that about 268 million requests still fit in the eight hex digits of ``nc``.
-_NC_FLOOR_MAX: Final = 0xF0000000
+def _answered_by_middleware(www_authenticate: str) -> bool:
+    """Return whether DigestAuthMiddleware answers a 401 with this ``WWW-Authenticate`` value.
+
+    The middleware's own test (``DigestAuthMiddleware._authenticate``), made of its public
+    parser: the Digest scheme with at least one challenge parameter it knows. What it does
+    not answer (R3.9.36's garbled header, another scheme) no user can answer.
+    """
+    scheme, separator, params = www_authenticate.partition(" ")
+    if not separator or scheme.lower() != "digest":
+        return False
+    pairs = parse_header_pairs(params)
+    return any(name in pairs for name in CHALLENGE_FIELDS)
 
 
 class EnvoyClient:
     """Reads an Envoy on legacy firmware over its local HTTP API.
 
-    The inverters endpoint is protected by HTTP Digest auth. The client tries the user
-    ``envoy`` (password: the last six characters of the serial) and then ``installer``
-    (password derived from the serial), and keeps using whichever the Envoy accepted. Once
-    the Envoy's challenge is known, the ``Authorization`` header is sent with the first
-    request, so each read is a single round trip.
+    The inverters endpoint is protected by HTTP Digest auth, answered by aiohttp's
+    ``DigestAuthMiddleware``, one instance per user, passed with each request on the
+    injected session. Without ``credentials`` the client tries the user ``envoy``
+    (password: the last six characters of the serial) and then ``installer`` (password
+    derived from the serial), and keeps using whichever the Envoy accepted; with
+    ``credentials`` it uses that user and password only. Once a user's middleware knows the
+    Envoy's challenge it sends the ``Authorization`` header with the first request, so each
+    read is a single round trip; when the Envoy has forgotten the nonce, the middleware
+    answers the new challenge once more. Only a 401 to that answer refuses the user.
 
-    The accepted user and challenge can be kept across restarts: save :attr:`auth_state`
-    and hand it to :meth:`restore_auth` of the next client, whose first request is then
-    preemptive too. When the Envoy has since forgotten that nonce (it restarted, or the
-    nonce expired) it answers 401 with a new challenge, which the same user answers once
-    more: one extra round trip, no change of user. Only a 401 to an answer computed from
-    the Envoy's current challenge means the user is refused; the client then tries the
-    other user.
+    The accepted user is kept across restarts (:attr:`auth_state`, :meth:`restore_auth`);
+    the challenge is not (the middleware keeps it in memory), so the first protected request
+    after a restart costs one 401.
+
+    An Envoy that resets a kept-alive connection (Envoy-R after a challenge) costs one more
+    request, which aiohttp sends again on a new connection; the client then asks the Envoy
+    to close the connection after each answer from then on (:attr:`connection_close`, kept
+    in :attr:`auth_state`).
     """
 
     def __init__(
@@ -464,30 +478,33 @@ class EnvoyClient:
         serial: str,
         session: aiohttp.ClientSession,
         *,
+        credentials: tuple[str, str] | None = None,
         request_timeout: float = DEFAULT_TIMEOUT,
-        keep_alive: bool = True,
     ) -> None:
         """Create a client; raise EnvoyHostError when ``host`` is not an address.
 
-        With ``keep_alive`` off, every request asks the Envoy to close the connection after
-        answering: Envoy-R resets kept-alive connections after a Digest challenge.
+        ``credentials``: the (user, password) the Envoy's owner set, used instead of the
+        users derived from the serial.
         """
         self._base = base_url(host)
         self._session = session
         self._timeout = aiohttp.ClientTimeout(total=request_timeout)
-        self._headers = {} if keep_alive else {hdrs.CONNECTION: "close"}
-        self._credentials: list[tuple[str, str]] = [
-            ("envoy", serial[-6:]),
-            ("installer", installer_password(serial)),
-        ]
-        # The Envoy's latest Digest challenge and the last nonce count sent with its nonce.
-        self._challenge: DigestChallenge | None = None
-        self._nc = 0
-        # Whether the first user answered the challenge with success (or was restored).
+        self._credentials: list[tuple[str, str]] = (
+            [(credentials[0], credentials[1])]
+            if credentials is not None
+            else [("envoy", serial[-6:]), ("installer", installer_password(serial))]
+        )
+        # One Digest middleware per user, made on first use: each keeps its own challenge.
+        self._middlewares: dict[str, DigestAuthMiddleware] = {}
+        # Whether the first user answered a challenge with success (or was restored).
         self._accepted = False
-        # The paths that answered 401 with a challenge: only a 200 from one of those proves
-        # that the Envoy accepted the user (the production endpoint is open on most firmware).
+        # The paths that answered 401: only a 200 from one of those proves that the Envoy
+        # accepted the user (the production endpoint is open on most firmware).
         self._protected: set[str] = set()
+        # Whether every request asks the Envoy to close the connection after answering, and
+        # whether the current request saw a kept-alive connection reset.
+        self._connection_close = False
+        self._reset = False
         # What the last inverter list had malformed (records skipped, fields), to log it once.
         self._skipped: tuple[int, tuple[str, ...]] | None = None
 
@@ -502,43 +519,45 @@ class EnvoyClient:
         return self._credentials[0][0]
 
     @property
-    def auth_state(self) -> dict[str, str] | None:
-        """Return the accepted user and the Envoy's challenge, for :meth:`restore_auth`.
+    def connection_close(self) -> bool:
+        """Return whether requests ask the Envoy to close the connection after answering.
 
-        JSON-safe: the key ``user`` and the challenge's ``realm``, ``nonce``, ``algorithm``,
-        and ``qop`` and ``opaque`` when the Envoy sent them. None until the Envoy accepted an
-        answer to a challenge (or a state was restored), and again after it refused the user.
-        The value changes only when the user or the challenge does, never per request.
+        Off at first; on for good once the Envoy reset a kept-alive connection that a new
+        connection then got an answer on (or when restored so).
         """
-        if not self._accepted or self._challenge is None:
+        return self._connection_close
+
+    @property
+    def auth_state(self) -> dict[str, object] | None:
+        """Return what to keep across restarts, for :meth:`restore_auth`.
+
+        JSON-safe: ``connection_close`` (bool) and, once the Envoy accepted a user (or one
+        was restored), ``user``; never a password or anything of the challenge. None while
+        there is nothing to keep (no user proven, keep-alive on).
+        """
+        if not self._accepted and not self._connection_close:
             return None
-        return {"user": self.user, **self._challenge.as_dict()}
+        state: dict[str, object] = {"connection_close": self._connection_close}
+        if self._accepted:
+            state["user"] = self.user
+        return state
 
     def restore_auth(self, state: Mapping[str, object] | None) -> None:
-        """Start from a saved :attr:`auth_state`: the next protected request is preemptive.
+        """Start from a saved :attr:`auth_state`: the accepted user is tried first.
 
-        Anything malformed, or a user this client does not know, is ignored silently (the
-        client then starts with a challenge, as without a state).
-
-        The nonce count continues from the current Unix time in seconds, not from 1: a
-        server that checks ``nc`` against replays only accepts counts above those it already
-        saw with the nonce, and the saved state does not know how many requests the previous
-        process sent after it was saved. A process that got the nonce afresh counted from 1;
-        one that started from a restored state counted from the time of its start; either
-        stays below the new start as long as it sent less than one request per second on
-        average, which any poller of an Envoy does by far.
+        Also takes the state earlier releases stored (the user and the Digest challenge):
+        the user is taken, the rest ignored. Anything malformed, or a user this client does
+        not know, is ignored silently.
         """
         if not isinstance(state, Mapping):
             return
+        if state.get("connection_close") is True:
+            self._connection_close = True
         user = state.get("user")
-        challenge = DigestChallenge.from_dict(state)
         known = [login for login, _ in self._credentials]
-        if challenge is None or not isinstance(user, str) or user not in known:
+        if not isinstance(user, str) or user not in known:
             return
-        index = known.index(user)
-        self._credentials.insert(0, self._credentials.pop(index))
-        self._challenge = challenge
-        self._nc = min(int(time.time()), _NC_FLOOR_MAX)
+        self._credentials.insert(0, self._credentials.pop(known.index(user)))
         self._accepted = True
 
     async def info(self) -> EnvoyInfo:
@@ -595,39 +614,30 @@ class EnvoyClient:
         inverters = await self.inverters()
         return EnvoyData(production=production, inverters=inverters)
 
-    def _authorization(self, uri: str) -> str | None:
-        """Return the Authorization header for a GET of uri, None while no challenge is known."""
-        if self._challenge is None:
-            return None
+    def _middleware(self) -> DigestAuthMiddleware:
+        """Return the Digest middleware of the first user (made on first use)."""
         login, password = self._credentials[0]
-        self._nc = min(self._nc + 1, NC_MAX)
-        return self._challenge.authorization(
-            username=login, password=password, method="GET", uri=uri, nc=self._nc
-        )
-
-    def _use_challenge(self, challenge: DigestChallenge) -> None:
-        """Answer this challenge from now on; a new nonce counts its requests from 1."""
-        if self._challenge is None or challenge.nonce != self._challenge.nonce:
-            self._nc = 0
-        self._challenge = challenge
+        if (middleware := self._middlewares.get(login)) is None:
+            try:
+                middleware = DigestAuthMiddleware(login, password)
+            except ValueError as err:  # a colon in the user, text that is not Unicode
+                raise EnvoyAuthenticationError(
+                    f"user {login!r} cannot sign in with HTTP Digest: {type(err).__name__}"
+                ) from err
+            self._middlewares[login] = middleware
+        return middleware
 
     async def _get_api(self, path: str) -> bytes:
         """GET an API path, authenticating with the first user the Envoy accepts.
 
-        Each user gets at most two requests: the first (preemptive when a challenge is
-        known), and one more when the Envoy answered it with a challenge the request did not
-        answer yet (no Authorization sent, an older nonce, or ``stale=true``). A 401 to an
-        answer to the Envoy's current challenge refuses the user.
+        The middleware answers a challenge at most once per request; a 401 that comes back
+        from it refuses the user, and the next user (if any) gets the same chance.
         """
-        uri = self._base.with_path(path).raw_path_qs
-        attempts = 0
         refused = 0
         while True:
-            answered = self._challenge
-            reply = await self._get(path, self._authorization(uri))
-            attempts += 1
+            reply = await self._get(path, self._middleware())
             if reply.status == HTTPStatus.OK:
-                if answered is not None and path in self._protected:
+                if path in self._protected:
                     self._accepted = True
                 return reply.body
             if reply.status == HTTPStatus.NOT_FOUND:
@@ -636,7 +646,7 @@ class EnvoyClient:
                 )
             if reply.status != HTTPStatus.UNAUTHORIZED:
                 raise EnvoyConnectionError(f"{path} answered HTTP {reply.status}")
-            if (challenge := parse_challenge(reply.challenge)) is None:
+            if not _answered_by_middleware(reply.challenge):
                 # No user can answer a challenge that is not there (seen on R3.9.36).
                 if reply.challenge.lower().startswith("digest"):
                     raise EnvoyAuthenticationError(
@@ -647,34 +657,83 @@ class EnvoyClient:
                     f"{path} answered 401 without a Digest challenge "
                     f"(www-authenticate: {reply.challenge!r})"
                 )
-            self._protected.add(path)
-            renewed = answered is None or challenge.stale or challenge.nonce != answered.nonce
-            self._use_challenge(challenge)
-            if renewed and attempts == 1:
-                continue
             _LOGGER.debug("%s refused user %s", path, self.user)
             self._accepted = False
-            # Move the refused user to the back; the next one answers the same challenge.
+            # Move the refused user to the back; the next one gets its own try.
             self._credentials.append(self._credentials.pop(0))
             refused += 1
             if refused == len(self._credentials):
                 users = " or ".join(login for login, _ in self._credentials)
                 raise EnvoyAuthenticationError(f"the Envoy refused user {users} on {path}")
-            attempts = 0
 
-    async def _get(self, path: str, authorization: str | None) -> _Reply:
-        """GET a path; return the status, the body for 200 (capped in size), the challenge."""
+    async def _observe(
+        self, request: aiohttp.ClientRequest, handler: aiohttp.ClientHandlerType
+    ) -> aiohttp.ClientResponse:
+        """Note each request sent (inside the Digest middleware): resets and challenges.
+
+        A connection the Envoy reset (not one it refused) is noted: aiohttp sends the
+        request once more on a new connection, and if that one is answered, the Envoy is
+        one that resets kept-alive connections.
+        """
+        try:
+            response = await handler(request)
+        except aiohttp.ClientConnectorError:
+            raise
+        except aiohttp.ServerDisconnectedError, aiohttp.ClientOSError:
+            self._reset = True
+            raise
+        if response.status == HTTPStatus.UNAUTHORIZED:
+            self._protected.add(request.url.path)
+        return response
+
+    async def _get(self, path: str, digest: DigestAuthMiddleware | None) -> _Reply:
+        """GET a path; return the status, the body for 200 (capped in size), the challenge.
+
+        When the Envoy reset a connection and the request failed anyway (aiohttp's one new
+        try went to a kept-alive connection too: the middleware's answer to a challenge), it
+        is sent once more with ``Connection: close``; if that fails too, it was an outage,
+        not the Envoy's way with kept-alive connections.
+        """
+        self._reset = False
+        try:
+            return await self._send(path, digest)
+        except EnvoyConnectionError:
+            if not self._reset or self._connection_close:
+                raise
+        self._connection_close = True
+        try:
+            reply = await self._send(path, digest)
+        except EnvoyConnectionError:
+            self._connection_close = False
+            raise
+        self._said_close(path)
+        return reply
+
+    def _said_close(self, path: str) -> None:
+        """Say (at debug level) that every request now asks for Connection: close."""
+        _LOGGER.debug(
+            "%s: the Envoy reset a kept-alive connection; every request asks it to close "
+            "the connection from now on",
+            path,
+        )
+
+    async def _send(self, path: str, digest: DigestAuthMiddleware | None) -> _Reply:
+        """Send one GET (and what aiohttp and the middleware send again) and read the reply."""
         url = self._base.with_path(path)
-        headers = self._headers
-        if authorization is not None:
-            headers = {**headers, hdrs.AUTHORIZATION: authorization}
+        headers = {hdrs.CONNECTION: "close"} if self._connection_close else None
+        middlewares = (self._observe,) if digest is None else (digest, self._observe)
         try:
             async with self._session.get(
                 url,
                 headers=headers,
                 timeout=self._timeout,
                 allow_redirects=False,
+                middlewares=middlewares,
             ) as response:
+                if self._reset and not self._connection_close:
+                    # aiohttp sent the request again on a new connection, and got an answer.
+                    self._connection_close = True
+                    self._said_close(path)
                 challenge = response.headers.get(hdrs.WWW_AUTHENTICATE, "")
                 if response.status != HTTPStatus.OK:
                     return _Reply(response.status, b"", challenge)
@@ -684,7 +743,19 @@ class EnvoyClient:
         except aiohttp.ClientConnectorDNSError as err:
             raise EnvoyHostError(f"{self._base.host} does not resolve: {err}") from err
         except aiohttp.ClientError as err:
+            if type(err) is aiohttp.ClientError:  # what DigestAuthMiddleware raises
+                raise EnvoyAuthenticationError(
+                    f"{path}: this client cannot answer the Envoy's Digest challenge: {err}"
+                ) from err
             raise EnvoyConnectionError(f"{path}: {err or type(err).__name__}") from err
+        except ValueError as err:
+            # A challenge value that cannot go back into a header (bytes that were not
+            # UTF-8, a line break): UnicodeEncodeError or ValueError from the middleware or
+            # from aiohttp writing its Authorization header.
+            raise EnvoyAuthenticationError(
+                f"{path}: this client cannot answer the Envoy's Digest challenge "
+                f"({type(err).__name__})"
+            ) from err
 
 
 async def _read_capped(response: aiohttp.ClientResponse, path: str) -> bytes:
