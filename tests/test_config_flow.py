@@ -7,7 +7,7 @@ from unittest.mock import AsyncMock, patch
 
 import pytest
 from homeassistant.config_entries import SOURCE_USER
-from homeassistant.const import CONF_HOST
+from homeassistant.const import CONF_HOST, CONF_PASSWORD, CONF_USERNAME
 from homeassistant.core import HomeAssistant
 from homeassistant.data_entry_flow import FlowResultType
 from homeassistant.setup import async_setup_component
@@ -59,10 +59,6 @@ async def test_user_flow_installer_envoy(hass: HomeAssistant, simulator: EnvoySi
     assert result["result"].unique_id == "121430030548"
 
 
-def _no_user_accepted(simulator: EnvoySimulator, data: dict[str, str]) -> None:
-    simulator.users = {}
-
-
 def _bad_host(simulator: EnvoySimulator, data: dict[str, str]) -> None:
     data[CONF_HOST] = "envoy local"
 
@@ -99,7 +95,6 @@ def _html_as_json(simulator: EnvoySimulator, data: dict[str, str]) -> None:
         (_dropping, {"base": "connection_lost"}, None),
         (_busy, {"base": "http_error"}, None),
         (_wrong_serial, {CONF_SERIAL: "wrong_serial"}, "found"),
-        (_no_user_accepted, {"base": "invalid_auth"}, None),
         (_token_firmware, {"base": "unsupported_firmware"}, None),
         (_html_as_json, {"base": "invalid_response"}, None),
     ],
@@ -167,25 +162,83 @@ async def test_user_flow_already_configured(
     assert len(hass.config_entries.async_entries(DOMAIN)) == 1
 
 
-async def test_reauth(
+# An owner changed the Envoy's password: neither derived one is accepted any more.
+OWN = {CONF_USERNAME: "owner", CONF_PASSWORD: "sunny-roof-42"}
+
+
+async def test_own_credentials_when_derived_ones_are_refused(
+    hass: HomeAssistant, simulator: EnvoySimulator, mock_setup_entry: AsyncMock
+) -> None:
+    """Both derived passwords refused: the flow asks for the Envoy's own; a wrong one again."""
+    simulator.users = {OWN[CONF_USERNAME]: OWN[CONF_PASSWORD]}
+    result = await hass.config_entries.flow.async_init(DOMAIN, context={"source": SOURCE_USER})
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], {CONF_HOST: simulator.host, CONF_SERIAL: simulator.serial}
+    )
+    assert result["type"] is FlowResultType.FORM
+    assert result["step_id"] == "credentials"
+    assert result["errors"] == {}
+    assert set(result["data_schema"].schema) == {CONF_USERNAME, CONF_PASSWORD}
+
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], {**OWN, CONF_PASSWORD: "wrong"}
+    )
+    assert result["type"] is FlowResultType.FORM
+    assert result["step_id"] == "credentials"
+    assert result["errors"] == {"base": "invalid_auth"}
+
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], {**OWN, CONF_USERNAME: f" {OWN[CONF_USERNAME]} "}
+    )
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    assert result["data"] == {CONF_HOST: simulator.host, CONF_SERIAL: simulator.serial, **OWN}
+    assert mock_setup_entry.call_count == 1
+
+
+@pytest.mark.usefixtures("mock_setup_entry")
+async def test_reauth_with_own_credentials(
     hass: HomeAssistant, simulator: EnvoySimulator, init_integration: MockConfigEntry
 ) -> None:
-    """Reauth confirms once the Envoy accepts the derived password again."""
+    """Reauth asks for a username and password; a wrong one shows, the right one is kept."""
     result = await init_integration.start_reauth_flow(hass)
     assert result["type"] is FlowResultType.FORM
     assert result["step_id"] == "reauth_confirm"
     assert result["description_placeholders"]["serial"] == simulator.serial
+    assert set(result["data_schema"].schema) == {CONF_USERNAME, CONF_PASSWORD}
 
-    users = dict(simulator.users)
-    simulator.users = {}
-    result = await hass.config_entries.flow.async_configure(result["flow_id"], {})
+    simulator.users = {OWN[CONF_USERNAME]: OWN[CONF_PASSWORD]}
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], {**OWN, CONF_PASSWORD: "wrong"}
+    )
     assert result["type"] is FlowResultType.FORM
     assert result["errors"] == {"base": "invalid_auth"}
 
-    simulator.users = users
-    result = await hass.config_entries.flow.async_configure(result["flow_id"], {})
+    result = await hass.config_entries.flow.async_configure(result["flow_id"], OWN)
     assert result["type"] is FlowResultType.ABORT
     assert result["reason"] == "reauth_successful"
+    assert init_integration.data == {
+        CONF_HOST: simulator.host,
+        CONF_SERIAL: simulator.serial,
+        **OWN,
+    }
+
+
+@pytest.mark.usefixtures("mock_setup_entry")
+async def test_reauth_back_to_the_derived_password(
+    hass: HomeAssistant, simulator: EnvoySimulator, mock_config_entry: MockConfigEntry
+) -> None:
+    """The Envoy accepts its derived password again (reset): what was typed is dropped."""
+    mock_config_entry.add_to_hass(hass)
+    hass.config_entries.async_update_entry(
+        mock_config_entry, data={**mock_config_entry.data, **OWN}
+    )
+    result = await mock_config_entry.start_reauth_flow(hass)
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], {CONF_USERNAME: "anything", CONF_PASSWORD: "anything"}
+    )
+    assert result["type"] is FlowResultType.ABORT
+    assert result["reason"] == "reauth_successful"
+    assert mock_config_entry.data == {CONF_HOST: simulator.host, CONF_SERIAL: simulator.serial}
 
 
 async def test_flow_through_the_frontend_api(

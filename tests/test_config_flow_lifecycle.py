@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 from homeassistant.config_entries import SOURCE_ZEROCONF, ConfigEntryState
-from homeassistant.const import CONF_HOST
+from homeassistant.const import CONF_HOST, CONF_PASSWORD, CONF_USERNAME
 from homeassistant.core import HomeAssistant
 from homeassistant.data_entry_flow import FlowResultType
 from homeassistant.helpers.service_info.zeroconf import ZeroconfServiceInfo
@@ -111,16 +111,6 @@ async def _dropping(simulator: EnvoySimulator) -> Callable[[], Awaitable[None]]:
     return heal
 
 
-async def _no_user_accepted(simulator: EnvoySimulator) -> Callable[[], Awaitable[None]]:
-    users = dict(simulator.users)
-    simulator.users = {}
-
-    async def heal() -> None:
-        simulator.users = users
-
-    return heal
-
-
 async def _another_envoy(simulator: EnvoySimulator) -> Callable[[], Awaitable[None]]:
     simulator.identify_as(serial="121699999999")
 
@@ -136,7 +126,6 @@ async def _another_envoy(simulator: EnvoySimulator) -> Callable[[], Awaitable[No
     [
         (_stopped, "connection_refused", {}),
         (_dropping, "connection_lost", {}),
-        (_no_user_accepted, "invalid_auth", {}),
         # The announced address now answers with another Envoy: the form has no serial
         # field, so the error is the form's.
         (_another_envoy, "wrong_serial", {"found": "121699999999"}),
@@ -342,3 +331,21 @@ async def test_keep_alive_by_default(
     """By default connections are kept open."""
     assert simulator.requests
     assert all(request.keep_alive for request in simulator.requests)
+
+
+@pytest.mark.usefixtures("mock_setup_entry")
+async def test_discovered_envoy_with_a_changed_password(
+    hass: HomeAssistant, simulator: EnvoySimulator
+) -> None:
+    """A discovered Envoy that refuses both derived passwords asks for its own."""
+    own = {CONF_USERNAME: "owner", CONF_PASSWORD: "sunny-roof-42"}
+    simulator.users = {own[CONF_USERNAME]: own[CONF_PASSWORD]}
+    result = await hass.config_entries.flow.async_init(
+        DOMAIN, context={"source": SOURCE_ZEROCONF}, data=announcement(simulator)
+    )
+    result = await hass.config_entries.flow.async_configure(result["flow_id"], {})
+    assert result["type"] is FlowResultType.FORM
+    assert result["step_id"] == "credentials"
+    result = await hass.config_entries.flow.async_configure(result["flow_id"], own)
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    assert result["data"] == {CONF_HOST: simulator.host, CONF_SERIAL: simulator.serial, **own}

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from freezegun.api import FrozenDateTimeFactory
 from homeassistant.config_entries import SOURCE_REAUTH, ConfigEntryState
-from homeassistant.const import STATE_UNAVAILABLE
+from homeassistant.const import CONF_PASSWORD, CONF_USERNAME, STATE_UNAVAILABLE
 from homeassistant.core import HomeAssistant, callback
 from pytest_homeassistant_custom_component.common import MockConfigEntry, async_fire_time_changed
 
@@ -214,3 +214,23 @@ async def test_a_failing_listener_does_not_stop_the_others(
     await poll(hass, freezer)
     assert "Unexpected error updating a listener" in caplog.text
     assert state(hass, POWER) == "5000"
+
+
+async def test_own_credentials_are_used(
+    hass: HomeAssistant,
+    freezer: FrozenDateTimeFactory,
+    simulator: EnvoySimulator,
+    mock_config_entry: MockConfigEntry,
+) -> None:
+    """An entry with the user's own username and password signs in with them, not derived."""
+    simulator.users = {"owner": "sunny-roof-42"}
+    mock_config_entry.add_to_hass(hass)
+    hass.config_entries.async_update_entry(
+        mock_config_entry,
+        data={**mock_config_entry.data, CONF_USERNAME: "owner", CONF_PASSWORD: "sunny-roof-42"},
+    )
+    assert await hass.config_entries.async_setup(mock_config_entry.entry_id)
+    await poll(hass, freezer)
+    assert mock_config_entry.state is ConfigEntryState.LOADED
+    assert mock_config_entry.runtime_data.client.user == "owner"
+    assert state(hass, POWER) != STATE_UNAVAILABLE

@@ -8,10 +8,10 @@ from typing import Any
 
 import voluptuous as vol
 from homeassistant.config_entries import SOURCE_RECONFIGURE, ConfigFlow, ConfigFlowResult
-from homeassistant.const import CONF_HOST
+from homeassistant.const import CONF_HOST, CONF_PASSWORD, CONF_USERNAME
 from homeassistant.data_entry_flow import AbortFlow
 from homeassistant.helpers.aiohttp_client import async_get_clientsession
-from homeassistant.helpers.selector import TextSelector
+from homeassistant.helpers.selector import TextSelector, TextSelectorConfig, TextSelectorType
 from homeassistant.helpers.service_info.zeroconf import ZeroconfServiceInfo
 
 from .const import CONF_SERIAL, DOMAIN, LOGGER
@@ -33,6 +33,23 @@ USER_SCHEMA = vol.Schema(
     }
 )
 RECONFIGURE_SCHEMA = vol.Schema({vol.Required(CONF_HOST): TextSelector()})
+# Asked only when the Envoy refuses both passwords derived from its serial (an owner changed
+# its password): the derived ones are always tried first.
+CREDENTIALS_SCHEMA = vol.Schema(
+    {
+        vol.Required(CONF_USERNAME): TextSelector(),
+        vol.Required(CONF_PASSWORD): TextSelector(
+            TextSelectorConfig(type=TextSelectorType.PASSWORD)
+        ),
+    }
+)
+
+
+def credentials_of(data: Mapping[str, Any]) -> tuple[str, str] | None:
+    """Return the username and password an entry's data holds, if the user gave them."""
+    if CONF_USERNAME in data and CONF_PASSWORD in data:
+        return str(data[CONF_USERNAME]), str(data[CONF_PASSWORD])
+    return None
 
 
 def _is_ip_address(host: str) -> bool:
@@ -60,10 +77,16 @@ class EnvoyLegacyConfigFlow(ConfigFlow, domain=DOMAIN):
     def __init__(self) -> None:
         """Start with nothing discovered."""
         self._discovered: dict[str, str] = {}
+        # Host and serial waiting for credentials of the user's own (async_step_credentials).
+        self._refused: dict[str, str] = {}
 
-    async def _async_validate(self, host: str, serial: str) -> EnvoyInfo:
+    async def _async_validate(
+        self, host: str, serial: str, credentials: tuple[str, str] | None
+    ) -> EnvoyInfo:
         """Read the Envoy the way the integration will; raise on any problem."""
-        client = EnvoyClient(host, serial, async_get_clientsession(self.hass))
+        client = EnvoyClient(
+            host, serial, async_get_clientsession(self.hass), credentials=credentials
+        )
         info = await client.info()
         if self.source == SOURCE_RECONFIGURE:
             # The flow is about the Envoy that answers at the new address: another one ends
@@ -80,13 +103,16 @@ class EnvoyLegacyConfigFlow(ConfigFlow, domain=DOMAIN):
         return info
 
     async def _async_try(
-        self, host: str, serial: str
+        self, host: str, serial: str, credentials: tuple[str, str] | None = None
     ) -> tuple[EnvoyInfo | None, dict[str, str], dict[str, str]]:
-        """Validate host and serial; return the Envoy's info, or the errors for the form."""
+        """Validate host and serial; return the Envoy's info, or the errors for the form.
+
+        Without ``credentials`` the passwords derived from the serial are tried.
+        """
         errors: dict[str, str] = {}
         placeholders: dict[str, str] = {}
         try:
-            info = await self._async_validate(host, serial)
+            info = await self._async_validate(host, serial, credentials)
         except EnvoyHostError:
             errors[CONF_HOST] = "invalid_host"
         except WrongSerialError as err:
@@ -119,9 +145,10 @@ class EnvoyLegacyConfigFlow(ConfigFlow, domain=DOMAIN):
                 user_input[CONF_HOST], user_input[CONF_SERIAL]
             )
             if info is not None:
-                await self.async_set_unique_id(info.serial, raise_on_progress=False)
-                self._abort_if_unique_id_configured()
-                return self.async_create_entry(title=entry_title(info.serial), data=user_input)
+                return await self._async_create(info, user_input)
+            if errors == {"base": "invalid_auth"}:
+                self._refused = user_input
+                return await self.async_step_credentials()
         return self.async_show_form(
             step_id="user",
             data_schema=self.add_suggested_values_to_schema(USER_SCHEMA, user_input),
@@ -169,6 +196,9 @@ class EnvoyLegacyConfigFlow(ConfigFlow, domain=DOMAIN):
                 return self.async_create_entry(
                     title=entry_title(info.serial), data={CONF_HOST: host, CONF_SERIAL: serial}
                 )
+            if errors == {"base": "invalid_auth"}:
+                self._refused = dict(self._discovered)
+                return await self.async_step_credentials()
             # The form has no fields: an error about one (another Envoy now answers at the
             # announced address) is about the whole form.
             (error,) = errors.values()
@@ -180,6 +210,38 @@ class EnvoyLegacyConfigFlow(ConfigFlow, domain=DOMAIN):
             description_placeholders={"serial": serial, "host": host, **placeholders},
         )
 
+    async def _async_create(self, info: EnvoyInfo, data: dict[str, str]) -> ConfigFlowResult:
+        """Create the entry for a checked Envoy, unless it is configured already."""
+        await self.async_set_unique_id(info.serial, raise_on_progress=False)
+        self._abort_if_unique_id_configured()
+        return self.async_create_entry(title=entry_title(info.serial), data=data)
+
+    async def async_step_credentials(
+        self, user_input: dict[str, Any] | None = None
+    ) -> ConfigFlowResult:
+        """Ask for a username and password when the Envoy refuses both derived ones."""
+        errors: dict[str, str] = {}
+        placeholders: dict[str, str] = {}
+        host, serial = self._refused[CONF_HOST], self._refused[CONF_SERIAL]
+        if user_input is not None:
+            given = {
+                CONF_USERNAME: user_input[CONF_USERNAME].strip(),
+                CONF_PASSWORD: user_input[CONF_PASSWORD],
+            }
+            info, errors, placeholders = await self._async_try(
+                host, serial, (given[CONF_USERNAME], given[CONF_PASSWORD])
+            )
+            if info is not None:
+                return await self._async_create(info, {**self._refused, **given})
+        return self.async_show_form(
+            step_id="credentials",
+            data_schema=self.add_suggested_values_to_schema(
+                CREDENTIALS_SCHEMA, {CONF_USERNAME: (user_input or {}).get(CONF_USERNAME, "")}
+            ),
+            errors=errors,
+            description_placeholders=placeholders,
+        )
+
     async def async_step_reauth(self, entry_data: Mapping[str, Any]) -> ConfigFlowResult:
         """Start re-authentication when the Envoy refuses the derived passwords."""
         return await self.async_step_reauth_confirm()
@@ -187,20 +249,37 @@ class EnvoyLegacyConfigFlow(ConfigFlow, domain=DOMAIN):
     async def async_step_reauth_confirm(
         self, user_input: dict[str, Any] | None = None
     ) -> ConfigFlowResult:
-        """Check the Envoy again (envoy, then installer user) once the user confirms."""
+        """Ask for a username and password; the derived ones are tried first, silently.
+
+        When the derived passwords work again, the entry goes back to them (what the user
+        typed is dropped); otherwise what the user typed is checked and kept.
+        """
         errors: dict[str, str] = {}
         placeholders: dict[str, str] = {}
         entry = self._get_reauth_entry()
+        host, serial = entry.data[CONF_HOST], entry.data[CONF_SERIAL]
         if user_input is not None:
+            derived = {CONF_HOST: host, CONF_SERIAL: serial}
+            info, _, _ = await self._async_try(host, serial)
+            if info is not None:
+                return self.async_update_reload_and_abort(entry, data=derived)
+            given = {
+                CONF_USERNAME: user_input[CONF_USERNAME].strip(),
+                CONF_PASSWORD: user_input[CONF_PASSWORD],
+            }
             info, errors, placeholders = await self._async_try(
-                entry.data[CONF_HOST], entry.data[CONF_SERIAL]
+                host, serial, (given[CONF_USERNAME], given[CONF_PASSWORD])
             )
             if info is not None:
-                return self.async_update_reload_and_abort(entry)
+                return self.async_update_reload_and_abort(entry, data={**derived, **given})
         return self.async_show_form(
             step_id="reauth_confirm",
+            data_schema=self.add_suggested_values_to_schema(
+                CREDENTIALS_SCHEMA,
+                {CONF_USERNAME: (user_input or entry.data).get(CONF_USERNAME, "")},
+            ),
             errors=errors,
-            description_placeholders={"serial": entry.data[CONF_SERIAL], **placeholders},
+            description_placeholders={"serial": serial, **placeholders},
         )
 
     async def async_step_reconfigure(
@@ -212,7 +291,9 @@ class EnvoyLegacyConfigFlow(ConfigFlow, domain=DOMAIN):
         entry = self._get_reconfigure_entry()
         if user_input is not None:
             host = user_input[CONF_HOST].strip()
-            info, errors, placeholders = await self._async_try(host, entry.data[CONF_SERIAL])
+            info, errors, placeholders = await self._async_try(
+                host, entry.data[CONF_SERIAL], credentials_of(entry.data)
+            )
             if info is not None:
                 return self.async_update_reload_and_abort(entry, data_updates={CONF_HOST: host})
         return self.async_show_form(

@@ -20,6 +20,7 @@ from homeassistant.helpers.update_coordinator import DataUpdateCoordinator, Upda
 from homeassistant.util import dt as dt_util
 
 from .census import UNLISTED_FOR_GOOD, UnlistedInverters
+from .config_flow import credentials_of
 from .const import (
     AUTH_FAILURES_BEFORE_REAUTH,
     CONF_SERIAL,
@@ -151,6 +152,7 @@ class EnvoyLegacyCoordinator(DataUpdateCoordinator[EnvoyLegacyData]):
             entry.data[CONF_HOST],
             self.serial,
             async_get_clientsession(hass),
+            credentials=credentials_of(entry.data),
             request_timeout=self.request_timeout,
         )
         self._info_due: datetime | None = None

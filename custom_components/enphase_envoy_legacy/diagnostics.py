@@ -6,15 +6,26 @@ from dataclasses import asdict
 from typing import Any
 
 from homeassistant.components.diagnostics import REDACTED, async_redact_data
-from homeassistant.const import CONF_HOST
+from homeassistant.const import CONF_HOST, CONF_PASSWORD, CONF_USERNAME
 from homeassistant.core import HomeAssistant
 
 from .const import CONF_SERIAL
 from .coordinator import EnvoyLegacyConfigEntry
 
 # The serials are personal (and the Envoy's password is derived from its serial); the host
-# locates the installation. The title and unique id carry the serial too.
-TO_REDACT = {CONF_HOST, CONF_SERIAL, "serial", "title", "unique_id", "serial_number", "url"}
+# locates the installation. The title and unique id carry the serial too; a username and
+# password the user gave are credentials.
+TO_REDACT = {
+    CONF_HOST,
+    CONF_SERIAL,
+    CONF_USERNAME,
+    CONF_PASSWORD,
+    "serial",
+    "title",
+    "unique_id",
+    "serial_number",
+    "url",
+}
 
 
 async def async_get_config_entry_diagnostics(
