@@ -339,6 +339,7 @@ async def test_a_nonce_per_challenge_cannot_loop(
         ('Digest realm="x", qop="auth"', "cannot answer the Envoy's Digest"),
         # No parameter the middleware knows: it does not answer at all.
         ("Digest foo=bar", "a Digest challenge this client cannot answer"),
+        ('Digest nonce="0a4f113b", foo=bar', "cannot answer the Envoy's Digest"),
     ],
 )
 async def test_unanswerable_digest_challenge(
@@ -347,10 +348,13 @@ async def test_unanswerable_digest_challenge(
     """A Digest challenge the client cannot answer: refused at once, clearly, nobody else tried."""
     simulator.fail(PATH_INVERTERS, status=401, headers={"WWW-Authenticate": www_authenticate})
     client = client_for(simulator, session)
-    with pytest.raises(EnvoyAuthenticationError, match=message):
+    with pytest.raises(EnvoyAuthenticationError, match=message) as raised:
         await client.inverters()
     assert [r.status for r in simulator.requests] == [401]
     assert client.user == "envoy"
+    # What the Envoy sent (its nonce) stays out of the message, which may be logged.
+    assert www_authenticate not in str(raised.value)
+    assert "0a4f113b" not in str(raised.value)
 
 
 # ---------------------------------------------------------------------------------------------
