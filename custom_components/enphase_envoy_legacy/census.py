@@ -146,7 +146,7 @@ class InverterCensus:
         problems = reporting_problems(reports, now, interval)
         changed |= retired ^ self.last.retired
         changed |= problems ^ self.last.problems
-        self._inverters = inverters
+        self._inverters = dict(inverters)  # a copy: the caller may change its own
         self.last = CensusReading(
             changed=frozenset(changed),
             retired=retired,
