@@ -8,7 +8,7 @@ issues live in issues.py, what is kept across restarts in store.py.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -267,13 +267,11 @@ class EnvoyLegacyCoordinator(DataUpdateCoordinator[EnvoyLegacyData]):
         data: EnvoyLegacyData | None = self.data  # None after a failed first refresh
         if data is None:
             return
-        success = self.last_update_success
-        serials: frozenset[str] | dict[str, EnvoyInverter] = data.changed_inverters
-        if success != self._signalled_success:
-            self._signalled_success = success
+        serials: Iterable[str] = data.changed_inverters
+        if self.last_update_success != self._signalled_success:
+            # (After a failed poll Home Assistant calls no listener until a good one.)
+            self._signalled_success = self.last_update_success
             serials = data.inverters
-        elif not success:
-            return
         entry_id = self.config_entry.entry_id
         for serial in serials:
             async_dispatcher_send(self.hass, inverter_signal(entry_id, serial))

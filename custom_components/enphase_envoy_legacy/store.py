@@ -31,11 +31,6 @@ SAVE_DELAY: Final = 60
 PARTS: Final = ("rhythm", "panels", "unlisted", "auth", "info")
 
 
-def store_key(entry_id: str) -> str:
-    """Return the key of an entry's store."""
-    return f"{DOMAIN}.{entry_id}.state"
-
-
 def info_from_dict(data: object) -> EnvoyInfo | None:
     """Return a stored identity, or None when there is none or it is malformed."""
     if not isinstance(data, dict):
