@@ -22,6 +22,7 @@ from syrupy.assertion import SnapshotAssertion
 # this repository's custom_components package and not the test harness's own.
 from custom_components.enphase_envoy_legacy.const import CONF_SERIAL, DOMAIN
 from custom_components.enphase_envoy_legacy.naming import entry_title
+from tests.helpers import store_key
 from tests.simulator import EnvoySimulator
 
 # Property tests (hypothesis): no per-example deadline, since a cold machine is slow and a
@@ -90,10 +91,10 @@ def mock_config_entry(
         data={CONF_HOST: simulator.host, CONF_SERIAL: simulator.serial},
     )
     if rhythm is not None:
-        hass_storage[f"{DOMAIN}.{entry.entry_id}.energy"] = {
-            "version": 1,
+        hass_storage[store_key(entry.entry_id)] = {
+            "version": 2,
             "minor_version": 1,
-            "key": f"{DOMAIN}.{entry.entry_id}.energy",
+            "key": store_key(entry.entry_id),
             "data": {"rhythm": rhythm},
         }
     return entry

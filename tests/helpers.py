@@ -26,6 +26,11 @@ SCAN_INTERVAL = timedelta(seconds=PRODUCTION_INTERVAL)
 NOON = datetime(2026, 6, 21, 19, 0, tzinfo=UTC)
 
 
+def store_key(entry_id: str) -> str:
+    """Return the key of what an entry keeps across restarts (version 2 of the store)."""
+    return f"{DOMAIN}.{entry_id}.state"
+
+
 def exception_message(key: str) -> str:
     """Return the English message of one of the integration's translated exceptions."""
     return str(ENGLISH["exceptions"][key]["message"])

@@ -1,13 +1,22 @@
-"""Which inverters the Envoy stopped listing, and when they are forgotten (census.py)."""
+"""The inverter census (census.py): changes, retirement, reporting, and who is forgotten."""
 
 from __future__ import annotations
 
 import math
+from datetime import UTC, datetime
 
 from hypothesis import given
 from hypothesis import strategies as st
 
-from custom_components.enphase_envoy_legacy.census import UNLISTED_FOR_GOOD, UnlistedInverters
+from custom_components.enphase_envoy_legacy.census import (
+    RETIRED_AFTER,
+    UNLISTED_FOR_GOOD,
+    InverterCensus,
+    UnlistedInverters,
+)
+from custom_components.enphase_envoy_legacy.const import MAX_MICROINVERTER_W
+from custom_components.enphase_envoy_legacy.envoy_client import EnvoyInverter
+from custom_components.enphase_envoy_legacy.panels import FUTURE_SLACK
 
 SERIALS = st.sampled_from(["121547059079", "121547059193", "121547060495"])
 
@@ -49,3 +58,63 @@ def test_stored_state_is_checked() -> None:
     assert UnlistedInverters(["a"]).as_dict() == {}
     assert census.update({"e"}, set(), UNLISTED_FOR_GOOD) == set()
     assert census.as_dict() == {"e": UNLISTED_FOR_GOOD}
+
+
+def inverter(serial: str, reported: float, watts: int = 200, peak: int = 250) -> EnvoyInverter:
+    """Return an inverter record that last reported at ``reported`` (epoch seconds)."""
+    return EnvoyInverter(
+        serial_number=serial,
+        last_report_date=datetime.fromtimestamp(reported, UTC),
+        last_report_watts=watts,
+        max_report_watts=peak,
+        dev_type=1,
+    )
+
+
+def test_one_read_says_what_changed_who_retired_and_who_reports() -> None:
+    """Changes, retirement, reporting problems, counts and the site's peak, read by read."""
+    now = 100 * 86400.0
+    census = InverterCensus()
+    listed = {
+        "A": inverter("A", now - 10, peak=300),
+        "B": inverter("B", now - 1000),  # silent for over three intervals: a problem
+        "C": inverter("C", now - RETIRED_AFTER, peak=400),  # retired
+        "D": inverter("D", now + 2 * FUTURE_SLACK, peak=5000),  # dated ahead: garbage report
+    }
+    first = census.read(listed, now, interval=300, known={"A", "B", "C", "D", "E"})
+    assert first.changed == {"A", "B", "C", "D"}
+    assert first.retired == {"C"}
+    assert first.problems == {"B"}
+    assert first.reporting == 1
+    assert first.known == 3
+    assert first.site_peak == 300 + 250 + MAX_MICROINVERTER_W
+    assert first.reports == {"A": now - 10, "B": now - 1000}
+    assert first.forgotten == frozenset()
+    assert census.unlisted.as_dict() == {"E": now}
+    assert census.last is first
+
+    # Nothing new: nothing changed. Then B reports again and C comes back from retirement.
+    assert census.read(listed, now + 1, interval=300, known={"E"}).changed == frozenset()
+    later = now + 2
+    again = {**listed, "B": inverter("B", later), "C": inverter("C", later)}
+    second = census.read(again, later, interval=300, known={"E"})
+    assert second.changed == {"B", "C"}
+    assert second.retired == frozenset()
+    assert second.problems == frozenset()
+    # A's record is the same but it is gone from the list; E is forgotten three months on.
+    del again["A"]
+    gone = census.read(again, now + UNLISTED_FOR_GOOD, interval=300, known={"E"})
+    assert "A" in gone.changed
+    assert gone.forgotten == {"E"}
+
+
+def test_a_problem_that_begins_changes_the_inverter() -> None:
+    """An inverter whose record did not change still changes when its problem begins."""
+    now = 1_000_000.0
+    census = InverterCensus()
+    listed = {"A": inverter("A", now), "B": inverter("B", now)}
+    census.read(listed, now, interval=300)
+    later = now + 1000
+    reading = census.read({**listed, "A": inverter("A", later)}, later, interval=300)
+    assert reading.problems == {"B"}
+    assert reading.changed == {"A", "B"}

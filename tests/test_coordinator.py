@@ -212,7 +212,7 @@ async def test_a_failing_listener_does_not_stop_the_others(
     init_integration.runtime_data.async_add_listener(broken)
     simulator.production["wattsNow"] = 5000
     await poll(hass, freezer)
-    assert "Unexpected error updating a listener" in caplog.text
+    assert "Unexpected error updating listener" in caplog.text
     assert state(hass, POWER) == "5000"
 
 

@@ -18,10 +18,10 @@ from homeassistant.const import STATE_UNAVAILABLE
 from homeassistant.core import HomeAssistant
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
-from custom_components.enphase_envoy_legacy.const import DOMAIN, MAX_MICROINVERTER_W
+from custom_components.enphase_envoy_legacy.const import MAX_MICROINVERTER_W
 from custom_components.enphase_envoy_legacy.coordinator import EnvoyLegacyConfigEntry
 from custom_components.enphase_envoy_legacy.energy import MIN_PLAUSIBLE_POWER_W
-from tests.helpers import numbers, poll, state
+from tests.helpers import numbers, poll, state, store_key
 from tests.simulator import EnvoySimulator
 
 LOGGER_NAME = "custom_components.enphase_envoy_legacy"
@@ -84,8 +84,8 @@ async def test_garbage_is_neither_shown_nor_stored(
     # Unloading writes the store (Home Assistant's JSON encoder refuses integers beyond 64
     # bits); every number in it is one a float holds exactly.
     assert await hass.config_entries.async_unload(init_integration.entry_id)
-    stored = hass_storage[f"{DOMAIN}.{init_integration.entry_id}.energy"]["data"]
-    assert stored["seven_days"] == good["wattHoursSevenDays"]
+    stored = hass_storage[store_key(init_integration.entry_id)]["data"]
+    assert stored["guard"]["seven_days"] == good["wattHoursSevenDays"]
     assert all(abs(number) <= FLOAT_EXACT for number in numbers(stored))
 
 
@@ -151,9 +151,8 @@ async def test_a_corrupt_stored_state_starts_afresh(
     nor its address.
     """
     caplog.set_level(logging.WARNING, logger=LOGGER_NAME)
-    key = f"{DOMAIN}.{mock_config_entry.entry_id}.energy"
-    stored = hass_storage[key]["data"]
-    stored.update({"lifetime": 1, "envoy_lifetime": 1, "accepted_at": 0.0, **corrupt})
+    stored = hass_storage[store_key(mock_config_entry.entry_id)]["data"]
+    stored["guard"] = {"lifetime": 1, "envoy_lifetime": 1, "accepted_at": 0.0, **corrupt}
     mock_config_entry.add_to_hass(hass)
     assert await hass.config_entries.async_setup(mock_config_entry.entry_id)
     await hass.async_block_till_done()

@@ -31,7 +31,7 @@ from pytest_homeassistant_custom_component.common import MockConfigEntry
 from custom_components.enphase_envoy_legacy.const import DOMAIN
 from custom_components.enphase_envoy_legacy.coordinator import EnvoyLegacyCoordinator
 from custom_components.enphase_envoy_legacy.schedule import PollScheduler
-from tests.helpers import NOON, device, poll, report_all, secrets_said, state
+from tests.helpers import NOON, device, poll, report_all, secrets_said, state, store_key
 from tests.simulator import PATH_INVERTERS, PATH_PRODUCTION, EnvoySimulator
 
 SERIAL = "121621012167"
@@ -304,7 +304,7 @@ async def test_reset_after_challenge_switches_to_connection_close(
     ]
 
     assert await hass.config_entries.async_unload(mock_config_entry.entry_id)
-    stored = hass_storage[f"{DOMAIN}.{mock_config_entry.entry_id}.energy"]["data"]
+    stored = hass_storage[store_key(mock_config_entry.entry_id)]["data"]
     assert stored["auth"] == {"user": "envoy", "connection_close": True}
     simulator.requests.clear()
     simulator.new_nonce()
@@ -466,11 +466,11 @@ async def test_guard_remembers_across_restarts(
     hass_storage: dict[str, Any],
 ) -> None:
     """Home Assistant restarts while the Envoy reboots: the zeros are held from the first poll."""
-    key = f"{DOMAIN}.{init_integration.entry_id}.energy"
+    key = store_key(init_integration.entry_id)
     simulator.production["wattHoursLifetime"] += 100
     await poll(hass, freezer)
     assert await hass.config_entries.async_unload(init_integration.entry_id)
-    assert hass_storage[key]["data"]["lifetime"] == 133798653
+    assert hass_storage[key]["data"]["guard"]["lifetime"] == 133798653
 
     _reboot(simulator)
     assert await hass.config_entries.async_setup(init_integration.entry_id)

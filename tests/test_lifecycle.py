@@ -18,7 +18,7 @@ from pytest_homeassistant_custom_component.typing import WebSocketGenerator
 
 from custom_components.enphase_envoy_legacy.census import UNLISTED_FOR_GOOD
 from custom_components.enphase_envoy_legacy.const import DOMAIN
-from tests.helpers import NOON, SCAN_INTERVAL, device, poll, report_all, state
+from tests.helpers import NOON, SCAN_INTERVAL, device, poll, report_all, state, store_key
 from tests.simulator import PATH_INFO, EnvoySimulator
 
 SERIAL = "121621012167"
@@ -42,7 +42,7 @@ async def test_new_inverter_added_without_reload(
     assert state(hass, "sensor.inverter_121547000001_current_power") == "202"
     new = device(device_registry, init_integration, "121547000001")
     assert new is not None
-    assert new.via_device_id == init_integration.runtime_data.envoy_device_id
+    assert new.via_device_id == init_integration.runtime_data.identity.device_id
     assert init_integration.state is ConfigEntryState.LOADED
 
 
@@ -313,7 +313,7 @@ async def test_inverter_unlisted_for_months_is_forgotten(
     assert init_integration.state is ConfigEntryState.LOADED
 
     # What is stored forgets it too, and remembers since when the other is missing.
-    await coordinator.async_save_energy()
-    stored = hass_storage[f"{DOMAIN}.{init_integration.entry_id}.energy"]["data"]
+    await coordinator.async_save()
+    stored = hass_storage[store_key(init_integration.entry_id)]["data"]
     assert gone["serialNumber"] not in stored["panels"]
     assert set(stored["unlisted"]) == {back["serialNumber"]}

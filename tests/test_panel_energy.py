@@ -22,12 +22,12 @@ from homeassistant.core import HomeAssistant
 from homeassistant.util import dt as dt_util
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
-from custom_components.enphase_envoy_legacy.const import DOMAIN, MAX_MICROINVERTER_W
+from custom_components.enphase_envoy_legacy.const import MAX_MICROINVERTER_W
 from custom_components.enphase_envoy_legacy.panels import MAX_REPORT_INTERVAL
 from custom_components.enphase_envoy_legacy.schedule import (
     DEFAULT_INTERVAL as DEFAULT_REPORT_INTERVAL,
 )
-from tests.helpers import NOON, SCAN_INTERVAL, poll, state
+from tests.helpers import NOON, SCAN_INTERVAL, poll, state, store_key
 from tests.simulator import EnvoySimulator
 from tests.simulator.rhythm import Rhythm, solar_day
 from tests.test_polling import follow
@@ -250,8 +250,7 @@ class TestHostileReports:
             "day": dt_util.now().date().isoformat(),
             "day_start": 0.0,
         }
-        key = f"{DOMAIN}.{mock_config_entry.entry_id}.energy"
-        hass_storage[key]["data"]["panels"] = {SERIAL: stored}
+        hass_storage[store_key(mock_config_entry.entry_id)]["data"]["panels"] = {SERIAL: stored}
         mock_config_entry.add_to_hass(hass)
         assert await hass.config_entries.async_setup(mock_config_entry.entry_id)
         await hass.async_block_till_done()

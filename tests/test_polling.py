@@ -24,7 +24,7 @@ from pytest_homeassistant_custom_component.common import MockConfigEntry, async_
 from custom_components.enphase_envoy_legacy.const import DOMAIN
 from custom_components.enphase_envoy_legacy.coordinator import EnvoyLegacyCoordinator
 from custom_components.enphase_envoy_legacy.schedule import EARLY, SETTLE
-from tests.helpers import NOON, poll, record_writes, state
+from tests.helpers import NOON, poll, record_writes, state, store_key
 from tests.simulator import PATH_INFO, PATH_INVERTERS, PATH_PRODUCTION, EnvoySimulator
 from tests.simulator.rhythm import Rhythm
 
@@ -156,7 +156,7 @@ async def test_restart_setup_reads_two_endpoints_once(
     ]
     await follow(hass, freezer, init_integration.runtime_data, hours=0.5)
     assert await hass.config_entries.async_unload(init_integration.entry_id)
-    stored = hass_storage[f"{DOMAIN}.{init_integration.entry_id}.energy"]["data"]
+    stored = hass_storage[store_key(init_integration.entry_id)]["data"]
     assert stored["rhythm"]["interval"] == 300
     assert stored["info"]["serial"] == SERIAL
 
@@ -189,9 +189,9 @@ async def test_setup_reads_identity_without_a_good_stored_one(
     stored_info: object,
 ) -> None:
     """No stored identity, or a malformed one: setup reads /info.xml."""
-    key = f"{DOMAIN}.{mock_config_entry.entry_id}.energy"
+    key = store_key(mock_config_entry.entry_id)
     hass_storage[key] = {
-        "version": 1,
+        "version": 2,
         "minor_version": 1,
         "key": key,
         "data": {"info": stored_info},

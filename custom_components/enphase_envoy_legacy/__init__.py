@@ -5,11 +5,12 @@ from __future__ import annotations
 from homeassistant.const import Platform
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers import device_registry as dr
-from homeassistant.helpers import issue_registry as ir
 
 from .const import CONF_SERIAL, DOMAIN, LOGGER
-from .coordinator import EnvoyLegacyConfigEntry, EnvoyLegacyCoordinator, energy_store
+from .coordinator import EnvoyLegacyConfigEntry, EnvoyLegacyCoordinator
+from .issues import remove_issues
 from .naming import entry_title, legacy_title
+from .store import EntryStore
 
 PLATFORMS: list[Platform] = [Platform.BINARY_SENSOR, Platform.SENSOR]
 
@@ -46,19 +47,15 @@ async def async_setup_entry(hass: HomeAssistant, entry: EnvoyLegacyConfigEntry) 
 
 
 async def async_unload_entry(hass: HomeAssistant, entry: EnvoyLegacyConfigEntry) -> bool:
-    """Unload a config entry, keeping what the energy guard knows for the next setup."""
-    await entry.runtime_data.async_save_energy()
+    """Unload a config entry, keeping what it learned for the next setup (see store.py)."""
+    await entry.runtime_data.async_save()
     return await hass.config_entries.async_unload_platforms(entry, PLATFORMS)
 
 
 async def async_remove_entry(hass: HomeAssistant, entry: EnvoyLegacyConfigEntry) -> None:
-    """Forget an Envoy that is no longer configured: its energy memory and repair issues."""
-    await energy_store(hass, entry.entry_id).async_remove()
-    prefix = f"{entry.data[CONF_SERIAL]}_"
-    registry = ir.async_get(hass)
-    for domain, issue_id in list(registry.issues):
-        if domain == DOMAIN and issue_id.startswith(prefix):
-            ir.async_delete_issue(hass, DOMAIN, issue_id)
+    """Forget an Envoy that is no longer configured: what it stored and its repair issues."""
+    await EntryStore(hass, entry.entry_id).async_remove()
+    remove_issues(hass, entry.data[CONF_SERIAL])
 
 
 async def async_remove_config_entry_device(

@@ -34,7 +34,7 @@ INVERTER_BINARY_SENSORS: tuple[EnvoyInverterBinarySensorDescription, ...] = (
         key="reporting",
         translation_key="reporting",
         device_class=BinarySensorDeviceClass.PROBLEM,
-        is_on_fn=lambda data, serial: serial in data.reporting_problems,
+        is_on_fn=lambda data, serial: serial in data.census.problems,
     ),
 )
 
@@ -60,11 +60,6 @@ class EnvoyInverterBinarySensor(EnvoyLegacyInverterEntity, BinarySensorEntity):
     """A microinverter's status, judged from its reports."""
 
     entity_description: EnvoyInverterBinarySensorDescription
-
-    @property
-    def available(self) -> bool:
-        """Return False, too, once the inverter retired: its status means nothing then."""
-        return super().available and self.inverter_serial not in self.coordinator.retired_inverters
 
     @property
     def is_on(self) -> bool:

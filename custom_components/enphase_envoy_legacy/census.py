@@ -1,4 +1,19 @@
-"""Which microinverters the Envoy stopped listing, and since when.
+"""The inverter census: who is listed, retired, reporting, and what changed since the last read.
+
+The coordinator calls InverterCensus.read once for every read of the Envoy's inverter list;
+it returns a small frozen CensusReading:
+
+- ``changed``: the inverters whose entities have something new to show: their record
+  changed, they were listed or unlisted, retired or back, or their reporting problem began
+  or ended;
+- ``retired``: inverters listed but silent for RETIRED_INVERTER_AFTER (removed or replaced
+  long ago: Envoys keep listing them for years); their power and status mean nothing;
+- ``problems``: inverters that stopped reporting while the rest of the site reports
+  (panels.reporting_problems), ``reporting`` how many reported in the last interval and
+  ``known`` how many are listed and not retired;
+- ``site_peak``: what the listed, not retired inverters can produce together (W), each
+  maximum taken within 0 to MAX_MICROINVERTER_W: the energy guard's bound;
+- ``forgotten``: the inverters gone for good (below).
 
 An inverter that is replaced or removed stays listed until an installer removes it from the
 Envoy; once the Envoy no longer lists it, its device can be deleted by hand (Home Assistant's
@@ -13,10 +28,45 @@ This module has no Home Assistant imports; times are epoch seconds.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
 from typing import Final
+
+from .const import MAX_MICROINVERTER_W, RETIRED_INVERTER_AFTER
+from .envoy_client import EnvoyInverter
+from .panels import FUTURE_SLACK, reporting_count, reporting_problems
 
 # Three months: longer than any outage, repair visit or an Envoy's empty lists at night.
 UNLISTED_FOR_GOOD: Final = 90 * 24 * 3600.0
+RETIRED_AFTER: Final = RETIRED_INVERTER_AFTER.total_seconds()
+
+
+def report_times(inverters: Mapping[str, EnvoyInverter], now: float) -> dict[str, float]:
+    """Return each inverter's last report time, leaving out those dated ahead of the clock.
+
+    A report dated ahead of the clock is garbage: it is neither counted nor learned from (it
+    would stop an inverter's counting, or the rhythm, until that date).
+    """
+    latest = now + FUTURE_SLACK
+    return {
+        serial: when
+        for serial, item in inverters.items()
+        if (when := item.last_report_date.timestamp()) <= latest
+    }
+
+
+@dataclass(frozen=True, kw_only=True)
+class CensusReading:
+    """What one read of the inverter list says about the site's inverters."""
+
+    changed: frozenset[str] = frozenset()
+    retired: frozenset[str] = frozenset()
+    problems: frozenset[str] = frozenset()
+    reporting: int = 0
+    known: int = 0
+    site_peak: int = 0
+    forgotten: frozenset[str] = frozenset()
+    # The last report time of each listed, not retired inverter (none ahead of the clock).
+    reports: Mapping[str, float] = field(default_factory=dict)
 
 
 class UnlistedInverters:
@@ -53,3 +103,62 @@ class UnlistedInverters:
         for serial in gone:
             del self.since[serial]
         return gone
+
+
+class InverterCensus:
+    """Judges each read of the inverter list against the one before."""
+
+    def __init__(self, unlisted: object = None) -> None:
+        """Start with no inverter seen, and since when each was unlisted (as stored)."""
+        self.unlisted = UnlistedInverters(unlisted)
+        self.last = CensusReading()
+        self._inverters: Mapping[str, EnvoyInverter] = {}
+
+    def read(
+        self,
+        inverters: Mapping[str, EnvoyInverter],
+        now: float,
+        *,
+        interval: float,
+        known: Iterable[str] = (),
+    ) -> CensusReading:
+        """Take in the inverter list read at ``now``; return what it says (also kept as last).
+
+        ``interval`` is the site's report interval; ``known`` the inverters the integration
+        keeps something of (devices, panel energy), for forgetting those gone for good.
+        """
+        retired = frozenset(
+            serial
+            for serial, item in inverters.items()
+            if now - item.last_report_date.timestamp() >= RETIRED_AFTER
+        )
+        before = self._inverters
+        changed = {
+            serial
+            for serial in inverters.keys() | before.keys()
+            if inverters.get(serial) != before.get(serial)
+        }
+        reports = {
+            serial: when
+            for serial, when in report_times(inverters, now).items()
+            if serial not in retired
+        }
+        problems = reporting_problems(reports, now, interval)
+        changed |= retired ^ self.last.retired
+        changed |= problems ^ self.last.problems
+        self._inverters = dict(inverters)  # a copy: the caller may change its own
+        self.last = CensusReading(
+            changed=frozenset(changed),
+            retired=retired,
+            problems=problems,
+            reporting=reporting_count(reports, now, interval),
+            known=len(inverters) - len(retired),
+            site_peak=sum(
+                min(max(item.max_report_watts, 0), MAX_MICROINVERTER_W)
+                for serial, item in inverters.items()
+                if serial not in retired
+            ),
+            forgotten=frozenset(self.unlisted.update(known, inverters, now)),
+            reports=reports,
+        )
+        return self.last

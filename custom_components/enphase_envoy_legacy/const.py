@@ -43,7 +43,3 @@ MAX_MICROINVERTER_W: Final = 1000
 # A single refused request can be a hiccup of the Envoy; only this many refused polls in a
 # row ask the user to re-authenticate.
 AUTH_FAILURES_BEFORE_REAUTH: Final = 3
-
-# The energy guard's state is written at most this often (seconds), and on shutdown.
-ENERGY_STORE_VERSION: Final = 1
-ENERGY_SAVE_DELAY: Final = 60

@@ -42,8 +42,8 @@ async def async_get_config_entry_diagnostics(
         "entry": async_redact_data(entry.as_dict(), TO_REDACT),
         "envoy": async_redact_data(
             {
-                **asdict(coordinator.info),
-                "firmware_version": coordinator.info.firmware_version,
+                **asdict(coordinator.identity.info),
+                "firmware_version": coordinator.identity.info.firmware_version,
                 "user": coordinator.client.user,
                 "url": coordinator.client.url,
             },

@@ -57,6 +57,7 @@ from dataclasses import asdict, dataclass, field, replace
 from datetime import datetime
 from typing import Any, Final
 
+from .const import LOGGER
 from .envoy_client import EnvoyProduction
 
 # Sites on legacy Envoys are homes and small businesses: a few kW to a few tens of kW. The
@@ -396,3 +397,30 @@ class EnergyGuard:
         if not accepted or not 0 <= envoy_today <= possible:
             return 0
         return envoy_today
+
+
+def log_judgement(
+    tag: str, raw: EnvoyProduction, shown: GuardedProduction, *, was_holding: bool
+) -> None:
+    """Say in the log what the guard held back or rebased (``tag`` names the entry)."""
+    if shown.suspect and not was_holding:
+        LOGGER.warning(
+            "Envoy %s reports production that cannot be right (lifetime %s Wh, today %s Wh,"
+            " now %s W); showing the last good values until it makes sense again",
+            tag,
+            raw.watt_hours_lifetime,
+            raw.watt_hours_today,
+            raw.watts_now,
+        )
+    elif shown.suspect:
+        LOGGER.debug("Envoy %s: holding back %s", tag, raw)
+    elif was_holding:
+        LOGGER.info("Envoy %s reports plausible production again", tag)
+    if shown.rebased:
+        LOGGER.warning(
+            "Envoy %s: its lifetime counter moved to %s Wh and stayed there (a counter wrap"
+            " or a replaced Envoy); lifetime energy continues from %s Wh without a jump",
+            tag,
+            raw.watt_hours_lifetime,
+            shown.lifetime,
+        )

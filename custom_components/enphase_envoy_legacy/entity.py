@@ -1,4 +1,11 @@
-"""Base entities for the Enphase Envoy Legacy integration."""
+"""Base entities for the Enphase Envoy Legacy integration.
+
+Every entity writes its state only when what it shows changed (ShownStateEntity). The
+Envoy's entities listen to the coordinator; each microinverter's entities listen to their
+inverter's dispatcher signal (coordinator.inverter_signal), sent only when that inverter has
+something new or the Envoy's health changed: a poll costs time in proportion to what
+changed, not to the number of inverters.
+"""
 
 from __future__ import annotations
 
@@ -6,15 +13,45 @@ from collections.abc import Callable, Iterable
 
 from homeassistant.core import callback
 from homeassistant.helpers.device_registry import DeviceInfo
+from homeassistant.helpers.dispatcher import async_dispatcher_connect
 from homeassistant.helpers.entity import Entity, EntityDescription
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 from homeassistant.helpers.update_coordinator import CoordinatorEntity
 
 from .const import DOMAIN, MANUFACTURER
-from .coordinator import EnvoyLegacyConfigEntry, EnvoyLegacyCoordinator
+from .coordinator import EnvoyLegacyConfigEntry, EnvoyLegacyCoordinator, inverter_signal
 
 
-class EnvoyLegacyEntity(CoordinatorEntity[EnvoyLegacyCoordinator]):
+class ShownStateEntity(Entity):
+    """An entity that writes its state only when its availability or its value changed."""
+
+    _shown: tuple[object, ...] | None = None
+
+    async def async_added_to_hass(self) -> None:
+        """Remember what was shown when the entity was added (and written)."""
+        await super().async_added_to_hass()
+        self._shown = self._shown_state()
+
+    def _shown_value(self) -> object:
+        """Return the value shown (sensors return their native value: cheaper to get)."""
+        return self.state
+
+    def _shown_state(self) -> tuple[object, ...]:
+        """Return what the entity shows; it is written again only when this changes."""
+        available = self.available
+        return (available, self._shown_value() if available else None)
+
+    @callback
+    def _async_write_if_changed(self) -> None:
+        """Write the state when what it shows changed."""
+        shown = self._shown_state()
+        if shown == self._shown:
+            return
+        self._shown = shown
+        self.async_write_ha_state()
+
+
+class EnvoyLegacyEntity(ShownStateEntity, CoordinatorEntity[EnvoyLegacyCoordinator]):
     """An entity of the Envoy device (site totals)."""
 
     _attr_has_entity_name = True
@@ -26,11 +63,19 @@ class EnvoyLegacyEntity(CoordinatorEntity[EnvoyLegacyCoordinator]):
         self._attr_unique_id = f"{coordinator.serial}_{description.key}"
         self._attr_device_info = DeviceInfo(identifiers={(DOMAIN, coordinator.serial)})
 
+    @callback
+    def _handle_coordinator_update(self) -> None:
+        """Write the state only when the value or the availability changed."""
+        self._async_write_if_changed()
 
-class EnvoyLegacyInverterEntity(CoordinatorEntity[EnvoyLegacyCoordinator]):
-    """An entity of one microinverter's device."""
+
+class EnvoyLegacyInverterEntity(ShownStateEntity):
+    """An entity of one microinverter's device, updated by its inverter's signal."""
 
     _attr_has_entity_name = True
+    _attr_should_poll = False
+    # Whether the value still means something once the inverter has retired (census.py).
+    shown_when_retired = False
 
     def __init__(
         self,
@@ -39,11 +84,9 @@ class EnvoyLegacyInverterEntity(CoordinatorEntity[EnvoyLegacyCoordinator]):
         inverter_serial: str,
     ) -> None:
         """Initialize the entity."""
-        # The inverter's serial is the context the coordinator calls this entity by.
-        super().__init__(coordinator, context=inverter_serial)
+        self.coordinator = coordinator
         self.entity_description = description
         self.inverter_serial = inverter_serial
-        self._shown: tuple[object, ...] | None = None
         self._attr_unique_id = f"{inverter_serial}_{description.key}"
         self._attr_device_info = DeviceInfo(
             identifiers={(DOMAIN, inverter_serial)},
@@ -51,36 +94,30 @@ class EnvoyLegacyInverterEntity(CoordinatorEntity[EnvoyLegacyCoordinator]):
             model="Microinverter",
             name=f"Inverter {inverter_serial}",
             serial_number=inverter_serial,
-            via_device_id=coordinator.envoy_device_id,
+            via_device_id=coordinator.identity.device_id,
         )
 
     @property
     def available(self) -> bool:
-        """Return True while the Envoy answers and still lists this inverter."""
-        return super().available and self.inverter_serial in self.coordinator.data.inverters
+        """Return True while the Envoy answers and lists this inverter (and it means something).
+
+        A retired inverter's value is shown only when it still means something.
+        """
+        coordinator = self.coordinator
+        serial = self.inverter_serial
+        return (
+            coordinator.last_update_success
+            and serial in coordinator.data.inverters
+            and (self.shown_when_retired or serial not in coordinator.data.census.retired)
+        )
 
     async def async_added_to_hass(self) -> None:
-        """Remember what was shown when the entity was added (and written)."""
+        """Listen to this inverter's signal."""
         await super().async_added_to_hass()
-        self._shown = self._shown_state()
-
-    @callback
-    def _handle_coordinator_update(self) -> None:
-        """Write the state only when what it shows changed.
-
-        The coordinator calls this only when this inverter has news or the Envoy's health
-        changed (see EnvoyLegacyCoordinator.async_update_listeners).
-        """
-        shown = self._shown_state()
-        if shown == self._shown:
-            return
-        self._shown = shown
-        super()._handle_coordinator_update()
-
-    def _shown_state(self) -> tuple[object, ...]:
-        """Return what the entity shows; it is written again only when this changes."""
-        available = self.available
-        return (available, self.state if available else None)
+        signal = inverter_signal(self.coordinator.config_entry.entry_id, self.inverter_serial)
+        self.async_on_remove(
+            async_dispatcher_connect(self.hass, signal, self._async_write_if_changed)
+        )
 
 
 def async_add_inverter_entities(

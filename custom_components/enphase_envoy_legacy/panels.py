@@ -152,6 +152,23 @@ class PanelEnergy:
         state.lifetime += energy
         return energy > 0
 
+    def count(
+        self,
+        reports: Mapping[str, tuple[float, int]],
+        interval: float,
+        day: str,
+        *,
+        now: float,
+        site_today: float | None,
+    ) -> None:
+        """Count new reports: {serial: (report time, power)}, as ``report`` does each."""
+        for serial, (when, watts) in reports.items():
+            self.report(serial, when, watts, interval, day, now=now, site_today=site_today)
+
+    def start_day(self, day: str) -> set[str]:
+        """Start ``day`` for every inverter; return those whose day started now."""
+        return {serial for serial in self.panels if self.new_day(serial, day)}
+
     def new_day(self, serial: str, day: str) -> bool:
         """Start ``day`` for an inverter if it has not started yet; True when it did."""
         state = self.panels[serial]

@@ -13,10 +13,10 @@ from homeassistant.components.sensor import (
     SensorStateClass,
 )
 from homeassistant.const import EntityCategory, UnitOfEnergy, UnitOfPower
-from homeassistant.core import HomeAssistant, callback
+from homeassistant.core import HomeAssistant
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
-from .coordinator import EnvoyLegacyConfigEntry, EnvoyLegacyData
+from .coordinator import EnvoyLegacyConfigEntry, EnvoyLegacyCoordinator, EnvoyLegacyData
 from .entity import EnvoyLegacyEntity, EnvoyLegacyInverterEntity, async_add_inverter_entities
 from .panels import plausible_watts
 
@@ -98,14 +98,14 @@ PRODUCTION_SENSORS: tuple[EnvoyProductionSensorDescription, ...] = (
         key="inverters_reporting",
         translation_key="inverters_reporting",
         state_class=SensorStateClass.MEASUREMENT,
-        value_fn=lambda data: data.inverters_reporting,
+        value_fn=lambda data: data.census.reporting,
     ),
     EnvoyProductionSensorDescription(
         key="inverters_known",
         translation_key="inverters_known",
         state_class=SensorStateClass.MEASUREMENT,
         entity_category=EntityCategory.DIAGNOSTIC,
-        value_fn=lambda data: data.inverters_known,
+        value_fn=lambda data: data.census.known,
     ),
 )
 
@@ -196,21 +196,10 @@ class EnvoyProductionSensor(EnvoyLegacyEntity, SensorEntity):
     """A site total, as the energy guard lets it through."""
 
     entity_description: EnvoyProductionSensorDescription
-    _shown: tuple[bool, int | None] | None = None
 
-    async def async_added_to_hass(self) -> None:
-        """Remember what was shown when the entity was added (and written)."""
-        await super().async_added_to_hass()
-        self._shown = (self.available, self.native_value)
-
-    @callback
-    def _handle_coordinator_update(self) -> None:
-        """Write the state only when the value or the availability changed."""
-        shown = (self.available, self.native_value)
-        if shown == self._shown:
-            return
-        self._shown = shown
-        super()._handle_coordinator_update()
+    def _shown_value(self) -> object:
+        """Return the value shown (cheaper than the formatted state)."""
+        return self.native_value
 
     @property
     def available(self) -> bool:
@@ -228,20 +217,19 @@ class EnvoyInverterSensor(EnvoyLegacyInverterEntity, SensorEntity):
 
     entity_description: EnvoyInverterSensorDescription
 
-    @property
-    def available(self) -> bool:
-        """Return False, too, for a value that means nothing once the inverter retired."""
-        if not super().available:
-            return False
-        return (
-            self.entity_description.shown_when_retired
-            or self.inverter_serial not in self.coordinator.retired_inverters
-        )
+    def __init__(
+        self,
+        coordinator: EnvoyLegacyCoordinator,
+        description: EnvoyInverterSensorDescription,
+        inverter_serial: str,
+    ) -> None:
+        """Initialize the sensor; some values still mean something once it retired."""
+        super().__init__(coordinator, description, inverter_serial)
+        self.shown_when_retired = description.shown_when_retired
 
-    def _shown_state(self) -> tuple[object, ...]:
-        """Return the availability and the value (cheaper than the formatted state)."""
-        available = self.available
-        return (available, self.native_value if available else None)
+    def _shown_value(self) -> object:
+        """Return the value shown (cheaper than the formatted state)."""
+        return self.native_value
 
     @property
     def native_value(self) -> float | int | datetime | None:

@@ -1,0 +1,127 @@
+"""The repair issues the integration raises, and clears when their cause goes away.
+
+- token firmware: the Envoy moved to firmware 7 or later, which this integration cannot read;
+- silent inverter: a microinverter stopped reporting in daylight while the rest of the site
+  reports.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from collections.abc import Set as AbstractSet
+from datetime import datetime
+
+from homeassistant.const import SUN_EVENT_SUNRISE
+from homeassistant.core import HomeAssistant
+from homeassistant.helpers import issue_registry as ir
+from homeassistant.helpers.sun import get_astral_event_date, is_up
+from homeassistant.util import dt as dt_util
+
+from .const import DOMAIN, SILENT_INVERTER_AFTER
+from .envoy_client import EnvoyInverter
+
+
+def token_firmware_issue_id(serial: str) -> str:
+    """Return the id of the repair issue for an Envoy that moved to token firmware."""
+    return f"{serial}_token_firmware"
+
+
+def silent_inverter_issue_id(serial: str, inverter_serial: str) -> str:
+    """Return the id of the repair issue for a microinverter that stopped reporting."""
+    return f"{serial}_inverter_silent_{inverter_serial}"
+
+
+def raise_token_firmware(hass: HomeAssistant, serial: str, error: str) -> None:
+    """Say that the Envoy moved to firmware that signs in with tokens."""
+    ir.async_create_issue(
+        hass,
+        DOMAIN,
+        token_firmware_issue_id(serial),
+        is_fixable=False,
+        severity=ir.IssueSeverity.ERROR,
+        translation_key="token_firmware",
+        translation_placeholders={"serial": serial, "error": error},
+    )
+
+
+def clear_token_firmware(hass: HomeAssistant, serial: str) -> None:
+    """Clear the token firmware issue: the Envoy answers on legacy firmware."""
+    ir.async_delete_issue(hass, DOMAIN, token_firmware_issue_id(serial))
+
+
+def remove_issues(hass: HomeAssistant, serial: str) -> None:
+    """Remove every issue about an Envoy (its entry is deleted)."""
+    prefix = f"{serial}_"
+    for domain, issue_id in list(ir.async_get(hass).issues):
+        if domain == DOMAIN and issue_id.startswith(prefix):
+            ir.async_delete_issue(hass, DOMAIN, issue_id)
+
+
+class SilentInverters:
+    """The repair issues of an Envoy's microinverters that stopped reporting."""
+
+    def __init__(self, hass: HomeAssistant, serial: str) -> None:
+        """Pick up the issues raised before (issues outlive a reload of the entry)."""
+        self.hass = hass
+        self.serial = serial
+        prefix = silent_inverter_issue_id(serial, "")
+        self.silent: set[str] = {
+            issue_id.removeprefix(prefix)
+            for domain, issue_id in ir.async_get(hass).issues
+            if domain == DOMAIN and issue_id.startswith(prefix)
+        }
+
+    def forget(self, inverter_serial: str) -> None:
+        """Clear an inverter's issue, if any."""
+        self.silent.discard(inverter_serial)
+        ir.async_delete_issue(
+            self.hass, DOMAIN, silent_inverter_issue_id(self.serial, inverter_serial)
+        )
+
+    def _daylight_for_long_enough(self, now: datetime) -> bool:
+        """Return True when the sun has been up for SILENT_INVERTER_AFTER at least."""
+        if not is_up(self.hass, now):
+            return False
+        sunrise = get_astral_event_date(self.hass, SUN_EVENT_SUNRISE, dt_util.as_local(now).date())
+        # No sunrise today while the sun is up: polar day.
+        return sunrise is None or now - sunrise >= SILENT_INVERTER_AFTER
+
+    def update(
+        self, inverters: Mapping[str, EnvoyInverter], retired: AbstractSet[str], now: datetime
+    ) -> None:
+        """Raise an issue for each inverter silent in daylight; clear it when it reports.
+
+        An inverter is silent when its last report is older than SILENT_INVERTER_AFTER while
+        another inverter of the site reported within that time and the sun has been up at
+        least that long: nightfall, an Envoy outage or a whole-site shutdown flags nothing.
+        A retired inverter (``retired``, see census.py) raises nothing.
+        """
+        cutoff = now - SILENT_INVERTER_AFTER
+        for serial in list(self.silent):
+            inverter = inverters.get(serial)
+            if inverter is None or inverter.last_report_date >= cutoff:
+                self.forget(serial)
+        if not self._daylight_for_long_enough(now) or not any(
+            inverter.last_report_date >= cutoff for inverter in inverters.values()
+        ):
+            return
+        for serial, inverter in inverters.items():
+            if (
+                inverter.last_report_date < cutoff
+                and serial not in self.silent
+                and serial not in retired
+            ):
+                self.silent.add(serial)
+                ir.async_create_issue(
+                    self.hass,
+                    DOMAIN,
+                    silent_inverter_issue_id(self.serial, serial),
+                    is_fixable=False,
+                    severity=ir.IssueSeverity.WARNING,
+                    translation_key="inverter_silent",
+                    translation_placeholders={
+                        "inverter": serial,
+                        "envoy": self.serial,
+                        "last_report": inverter.last_report_date.isoformat(),
+                    },
+                )
