@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import bisect
 import itertools
+import time
 from collections.abc import AsyncGenerator
 from datetime import timedelta
 from typing import Any
@@ -25,8 +26,8 @@ from custom_components.enphase_envoy_legacy.const import DOMAIN
 from custom_components.enphase_envoy_legacy.coordinator import EnvoyLegacyCoordinator
 from custom_components.enphase_envoy_legacy.schedule import EARLY, SETTLE
 from tests.helpers import NOON, poll, record_writes, state, store_key
-from tests.simulator import PATH_INFO, PATH_INVERTERS, PATH_PRODUCTION, EnvoySimulator
-from tests.simulator.rhythm import Rhythm
+from tests.simulator import PATH_INFO, PATH_INVERTERS, PATH_PRODUCTION, EnvoySimulator, bursts
+from tests.simulator.rhythm import Rhythm, previous_burst
 
 HOUR = 3600.0
 SPREAD = 59  # the D5.0.62 capture's burst
@@ -300,3 +301,128 @@ async def test_failed_poll_is_retried_after_a_minute(
     simulator.heal()
     await poll(hass, freezer)
     assert coordinator.last_update_success
+
+
+async def follow_watching(
+    hass: HomeAssistant,
+    freezer: FrozenDateTimeFactory,
+    coordinator: EnvoyLegacyCoordinator,
+    hours: float,
+    metered: bool,
+) -> list[tuple[float, bool | None]]:
+    """Follow the schedule for a while; return what the Envoy was taken for after each poll."""
+    seen: list[tuple[float, bool | None]] = []
+    end = time.time() + hours * HOUR
+    while time.time() < end:
+        assert coordinator.next_poll is not None
+        freezer.move_to(coordinator.next_poll + timedelta(seconds=0.6))
+        async_fire_time_changed(hass)
+        await hass.async_block_till_done(wait_background_tasks=True)
+        seen.append((time.time(), coordinator.scheduler.state.metered))
+    assert any(taken is metered for _, taken in seen), "the Envoy was never taken for what it is"
+    return seen
+
+
+@pytest.mark.parametrize("early", [60.0, 100.0])
+async def test_early_first_burst_is_no_meter(
+    hass: HomeAssistant,
+    freezer: FrozenDateTimeFactory,
+    simulator: EnvoySimulator,
+    init_integration: MockConfigEntry,
+    early: float,
+) -> None:
+    """The first burst comes earlier than predicted: that change of production is no meter.
+
+    While learning, production is read every minute; one of those reads lands in the early
+    burst, before the inverters are read again. The inverter list read next shows the
+    burst's reports, so the change is explained: the Envoy is never taken as metered and
+    costs what the README says, one read of each endpoint per burst and the hourly probe.
+    """
+    coordinator = init_integration.runtime_data
+    rhythm = simulator.rhythm
+    assert rhythm is not None
+    setup = simulator.requests[0].at
+    burst = previous_burst(rhythm, setup)
+    first = rhythm.come_early(burst, early)
+    seen = await follow_watching(hass, freezer, coordinator, hours=3, metered=False)
+    assert all(taken is not True for _, taken in seen)
+    # The trap was laid: the early burst came, and production was read while it arrived.
+    assert min(at for at, _ in simulator.report_log if at > burst + SPREAD) == first
+    assert any(first <= at <= first + SPREAD for at in reads(simulator, PATH_PRODUCTION))
+    start = setup + 2 * HOUR
+    assert count(simulator, start, start + HOUR) <= 2 * len(bursts(rhythm, start, start + HOUR)) + 1
+
+
+# What the release before this one stored about a non-metered Envoy it took as metered: the
+# rhythm of the simulator's site (bursts every 300 s on the epoch grid, 59 s long) as of the
+# burst before the tests' start, and "metered" from one misread change.
+START = NOON.timestamp() - 3 * HOUR
+MISJUDGED = {
+    "interval": 300.0,
+    "pending_interval": None,
+    "burst_start": START - 300,
+    "burst_end": START - 300 + SPREAD,
+    "spreads": [float(SPREAD)],
+    "metered": True,
+    "unchanged": 0,
+}
+
+
+@pytest.mark.parametrize("rhythm", [MISJUDGED])
+async def test_stored_misjudged_meter_is_undone(
+    hass: HomeAssistant,
+    freezer: FrozenDateTimeFactory,
+    simulator: EnvoySimulator,
+    init_integration: MockConfigEntry,
+    hass_storage: dict[str, Any],
+) -> None:
+    """A non-metered Envoy stored as metered: found non-metered within the hour, and stored.
+
+    Production read every minute stays unchanged between bursts: three such readings in a
+    row undo the misjudgment, and the requests fall back to the non-metered figure.
+    """
+    coordinator = init_integration.runtime_data
+    assert coordinator.scheduler.state.metered is True  # the stored state loaded as it was
+    rhythm = simulator.rhythm
+    assert rhythm is not None
+    setup = simulator.requests[0].at
+    seen = await follow_watching(hass, freezer, coordinator, hours=3, metered=False)
+    corrected = min(at for at, taken in seen if taken is False)
+    assert corrected - setup <= HOUR
+    assert all(taken is False for at, taken in seen if at >= corrected)
+    # Before that, production was read every minute: the misjudgment cost requests.
+    misjudged = [at for at in reads(simulator, PATH_PRODUCTION) if at < corrected]
+    assert len(misjudged) > len(bursts(rhythm, setup, corrected)) + 1
+    start = corrected + 600
+    assert count(simulator, start, start + HOUR) <= 2 * len(bursts(rhythm, start, start + HOUR)) + 1
+    assert await hass.config_entries.async_unload(init_integration.entry_id)
+    stored = hass_storage[store_key(init_integration.entry_id)]["data"]
+    assert stored["rhythm"]["metered"] is False
+
+
+@pytest.mark.parametrize("metered", [True])
+async def test_metered_envoy_is_recognised(
+    hass: HomeAssistant,
+    freezer: FrozenDateTimeFactory,
+    simulator: EnvoySimulator,
+    init_integration: MockConfigEntry,
+) -> None:
+    """An Envoy with a production meter is found metered within three report intervals.
+
+    Production moves between bursts while the inverter list shows no new report, in two
+    gaps in a row. From then on it stays metered and production is read every minute.
+    """
+    coordinator = init_integration.runtime_data
+    rhythm = simulator.rhythm
+    assert rhythm is not None
+    setup = simulator.requests[0].at
+    seen = await follow_watching(hass, freezer, coordinator, hours=3, metered=True)
+    recognised = min(at for at, taken in seen if taken is True)
+    assert recognised - setup <= 3 * rhythm.interval
+    assert all(taken is True for at, taken in seen if at >= recognised)
+    production_reads = [at for at in reads(simulator, PATH_PRODUCTION) if at >= recognised]
+    assert max(b - a for a, b in itertools.pairwise(production_reads)) <= 60 + 1
+    start = recognised + 600
+    assert (
+        count(simulator, start, start + HOUR) <= 60 + len(bursts(rhythm, start, start + HOUR)) + 1
+    )

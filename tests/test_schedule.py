@@ -14,11 +14,14 @@ import math
 from dataclasses import dataclass, field
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from custom_components.enphase_envoy_legacy.schedule import (
     DEFAULT_INTERVAL,
     EARLY,
     LATE_INTERVALS,
+    METER_EVIDENCE,
     METER_PROBE_EVERY,
     RECHECK,
     SETTLE,
@@ -82,6 +85,7 @@ class Run:
     inverter_reads: list[float] = field(default_factory=list)
     production_reads: list[float] = field(default_factory=list)
     polls: int = 0
+    taken: list[tuple[float, bool | None]] = field(default_factory=list)  # metered, per poll
 
     def requests(self, start: float, end: float) -> int:
         """Return the reads made in [start, end)."""
@@ -137,6 +141,7 @@ def run(
             scheduler.production_seen(now, changed=reading != production)
             production = reading
             result.production_reads.append(now)
+        result.taken.append((now, scheduler.state.metered))
         following = scheduler.next_poll(now)
         assert following > now, "the scheduler must always move on"
         now = following + jitter
@@ -307,6 +312,7 @@ def test_read_mid_burst_is_completed() -> None:
         {"interval": True},
         {"spreads": [None]},
         {"spreads": 5},
+        {"meter_evidence": "some"},
     ],
 )
 def test_malformed_stored_rhythm_starts_over(stored: object) -> None:
@@ -324,6 +330,7 @@ def test_stored_rhythm_round_trip() -> None:
         spreads=[59.0],
         metered=False,
         unchanged=3,
+        meter_evidence=1,
     )
     assert RhythmState.from_dict(state.as_dict()) == state
 
@@ -338,3 +345,181 @@ def test_reports_that_never_pause() -> None:
     assert result.requests(START + HOUR, START + 2 * HOUR) <= 2 * 2 * 60
     staleness = result.inverter_staleness(site, START + HOUR, START + 2 * HOUR - 300)
     assert staleness <= 60 + SETTLE + EARLY
+
+
+@dataclass
+class GlitchingSite(Site):
+    """A non-metered site whose production moves once, at ``glitch``, with no report."""
+
+    glitch: float = math.inf
+
+    def production(self, now: float) -> float:
+        """Return the reports' production, plus one step from the glitch on."""
+        return super().production(now) + (now >= self.glitch)
+
+
+def early_first_burst(early: float) -> Site:
+    """Return a non-metered site whose second burst comes ``early`` seconds early."""
+    return Site(changes=[(START, 300.0 - early), (START + 300.0 - early, 300.0)])
+
+
+@pytest.mark.parametrize("early", [30.0, 60.0, 100.0, 150.0])
+def test_early_first_burst_is_no_meter(early: float) -> None:
+    """A burst earlier than predicted moves production between "bursts": no meter.
+
+    The inverter list read after that change shows the burst's reports, which explain it.
+    """
+    site = early_first_burst(early)
+    assert site.bursts[1] == START + 300 - early
+    scheduler = PollScheduler(60)
+    result = run(site, scheduler, START + 3 * HOUR)
+    # Production was read while the early burst arrived, before the inverters were.
+    early_reads = [at for at in result.production_reads if site.bursts[1] <= at < START + 300]
+    assert [at for at in result.inverter_reads if site.bursts[1] <= at < early_reads[0]] == []
+    assert all(taken is not True for _, taken in result.taken)
+    assert scheduler.state.metered is False
+    assert result.requests(START + 2 * HOUR, START + 3 * HOUR) <= 2 * 12 + 1
+
+
+def test_stored_misjudgment_is_undone_within_the_hour() -> None:
+    """A non-metered site stored as metered by the release before: undone, and stays undone.
+
+    Production, read every minute as a meter's, does not move between bursts.
+    """
+    site = Site()
+    learned = PollScheduler(60)
+    run(site, learned, START + HOUR)
+    # What the release before stored (it knew no meter_evidence), taken as metered.
+    stored = {**learned.state.as_dict(), "metered": True}
+    stored.pop("meter_evidence", None)
+    restored = PollScheduler(60, RhythmState.from_dict(stored))
+    assert restored.state.metered is True
+    restart = START + HOUR + 10
+    result = run(site, restored, restart + 3 * HOUR, first=restart)
+    assert any(taken is False for _, taken in result.taken), "the misjudgment stuck"
+    corrected = min(at for at, taken in result.taken if taken is False)
+    assert corrected - restart <= HOUR
+    assert all(taken is False for at, taken in result.taken if at >= corrected)
+    assert result.requests(corrected + 600, corrected + 600 + HOUR) <= 2 * 12 + 1
+
+
+def test_one_unexplained_change_is_no_meter_while_learning() -> None:
+    """Production moves once between bursts with no report: confirmed once, not believed.
+
+    A meter needs METER_EVIDENCE gaps in a row; the unchanged readings after it undo the
+    first confirmation.
+    """
+    assert METER_EVIDENCE == 2
+    site = GlitchingSite(glitch=START + 130)  # in the first gap, while production is learned
+    scheduler = PollScheduler(60)
+    result = run(site, scheduler, START + 2 * HOUR)
+    seen = min(at for at in result.production_reads if at >= site.glitch)
+    assert seen + RECHECK in result.inverter_reads, "the inverter list confirmed the change"
+    assert seen < START + 300 - 60  # in the first gap, the confirmation too
+    assert all(taken is not True for _, taken in result.taken)
+    assert scheduler.state.metered is False
+    assert scheduler.state.meter_evidence == 0
+
+
+def test_one_unexplained_change_at_a_probe_is_no_meter() -> None:
+    """Found non-metered, a probe sees one unexplained change: confirmed, then undone.
+
+    The confirming poll reads production too and finds it unchanged: the Envoy stays
+    non-metered and is probed an hour later again.
+    """
+    site = GlitchingSite()
+    scheduler = PollScheduler(60)
+    run(site, scheduler, START + 2 * HOUR)
+    assert scheduler.state.metered is False
+    probe = scheduler.production_due_at()
+    site.glitch = probe - 30
+    result = run(site, scheduler, START + 5 * HOUR, first=START + 2 * HOUR + 1)
+    # The probe sees the change, the inverters (and production) are read to confirm it.
+    assert probe in result.production_reads
+    assert probe + RECHECK in result.inverter_reads
+    assert probe + RECHECK in result.production_reads
+    assert all(taken is False for _, taken in result.taken)
+    assert scheduler.state.meter_evidence == 0
+    probes = [at for at in result.production_reads if at not in result.inverter_reads]
+    assert [at for at in probes if at > probe][:1] == [probe + HOUR]
+
+
+def test_metered_site_is_recognised_in_two_gaps() -> None:
+    """A meter: confirmed in two gaps in a row, so believed within three intervals."""
+    site = Site(metered=True)
+    scheduler = PollScheduler(60)
+    result = run(site, scheduler, START + 2 * HOUR)
+    recognised = min(at for at, taken in result.taken if taken is True)
+    assert recognised - START <= 3 * DEFAULT_INTERVAL
+    assert all(taken is True for at, taken in result.taken if at >= recognised)
+
+
+@st.composite
+def reporting_sites(draw: st.DrawFn) -> tuple[list[tuple[float, str, bool]], float]:
+    """Return every report (when, which inverter, whether it moves production), and the end.
+
+    Bursts come at any spacing (early, late, missed), each inverter at any offset or not at
+    all; a report of nothing (at dusk) leaves production as it was.
+    """
+    inverters = draw(st.integers(1, 4))
+    reports: list[tuple[float, str, bool]] = []
+    burst = START
+    for _ in range(draw(st.integers(1, 20))):
+        burst += draw(st.floats(20.0, 4000.0))
+        for serial in range(inverters):
+            offset = draw(st.one_of(st.none(), st.floats(0.0, 90.0)))
+            if offset is not None:
+                reports.append((burst + offset, str(serial), draw(st.booleans())))
+    return sorted(reports), burst + 2 * HOUR
+
+
+@given(
+    site=reporting_sites(),
+    first=st.floats(0.0, 600.0),
+    jitters=st.lists(st.floats(-1.0, 1.0), min_size=1, max_size=8),
+    failures=st.sets(st.integers(0, 300)),
+    stored=st.builds(
+        RhythmState,
+        interval=st.sampled_from([None, 60.0, 300.0, 900.0]),
+        metered=st.sampled_from([None, False]),
+        unchanged=st.integers(0, 3),
+        meter_evidence=st.integers(0, METER_EVIDENCE - 1),
+    ),
+)
+def test_production_that_moves_only_with_reports_is_never_a_meter(
+    site: tuple[list[tuple[float, str, bool]], float],
+    first: float,
+    jitters: list[float],
+    failures: set[int],
+    stored: RhythmState,
+) -> None:
+    """Whatever the rhythm, poll timing and failures: no new report, no change, no meter.
+
+    Production moves only when a report lands; polls come when the scheduler says (up to a
+    second early or late), some fail (an odd one after reading the inverters).
+    """
+    reports, end = site
+    scheduler = PollScheduler(60, stored)
+    now = START + first
+    production: float | None = None
+    for index in itertools.count():
+        if now >= end:
+            break
+        landed = [(serial, moves) for when, serial, moves in reports if when <= now]
+        fetch = scheduler.plan(now)
+        new = False
+        if fetch.inverters or production is None:
+            if index in failures and index % 2 == 0:
+                now += RECHECK  # the poll failed before reading anything
+                continue
+            latest = {serial: when for when, serial, _ in reports if when <= now}
+            new = scheduler.inverters_seen(now, latest)
+        if index in failures:
+            now += RECHECK  # the production read failed
+            continue
+        if production is None or fetch.production or (new and scheduler.production_follows_reports):
+            reading = float(sum(moves for _, moves in landed))
+            scheduler.production_seen(now, changed=reading != production)
+            production = reading
+        assert scheduler.state.metered is not True
+        now = max(scheduler.next_poll(now) + jitters[index % len(jitters)], now + 1)

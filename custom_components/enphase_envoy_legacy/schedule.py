@@ -17,10 +17,18 @@ can have changed:
   polling, so data is never staler than that) for LATE_INTERVALS intervals; after that (night,
   a site switched off) the inverters are read once per interval on the learned grid, where
   the Envoy's next burst lands: the 900 s and 3600 s intervals are multiples of 300 s.
-- Whether production moves between bursts is learned by comparing readings taken between
-  two bursts: a change means a meter, and production is then read every
-  ``production_interval`` (const.PRODUCTION_INTERVAL). A non-metered Envoy's production is
-  read right after each burst, and once an hour between bursts to notice a meter added.
+- Whether production moves between bursts (a production meter) is learned from readings
+  taken between two bursts, and never taken for good: each answer can be undone by evidence.
+  A meter is believed only once confirmed: production changed between two readings while
+  the inverter list, read after the second, shows no report since the first (so no report
+  explains the change), in METER_EVIDENCE inter-burst gaps in a row. A change while new
+  reports arrive, or a burst that comes earlier than predicted, proves nothing. Production
+  is then read every ``production_interval`` (const.PRODUCTION_INTERVAL).
+  UNCHANGED_FOR_NON_METERED unchanged readings between bursts in a row mean no meter, also
+  on an Envoy believed metered (a misjudgment stored by an earlier release is undone within
+  the first report intervals). A non-metered Envoy's production is read right after each
+  burst, and once an hour between bursts to notice a meter added (in the next gap again
+  while a first confirmation awaits a second).
 
 This module has no Home Assistant imports; times are epoch seconds.
 """
@@ -56,10 +64,13 @@ BURST_WINDOW: Final = 0.5
 TOLERANCE: Final = 0.1
 # How many bursts the spread is remembered for.
 SPREAD_MEMORY: Final = 12
-# Unchanged production readings between bursts, while producing, that mark an Envoy as
-# non-metered; a non-metered Envoy is probed between bursts this often.
+# Unchanged production readings between bursts in a row (so while producing) that mark an
+# Envoy as non-metered; a non-metered Envoy is probed between bursts this often.
 UNCHANGED_FOR_NON_METERED: Final = 3
 METER_PROBE_EVERY: Final = 3600.0
+# Inter-burst gaps in a row, each with a production change that the inverter list confirms
+# (no new report), that mark an Envoy as metered.
+METER_EVIDENCE: Final = 2
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,7 +91,8 @@ class RhythmState:
     burst_end: float | None = None
     spreads: list[float] = field(default_factory=list)  # spreads of the latest bursts
     metered: bool | None = None  # whether production moves between bursts (None: unknown)
-    unchanged: int = 0  # unchanged readings between bursts seen so far
+    unchanged: int = 0  # unchanged readings between bursts in a row
+    meter_evidence: int = 0  # gaps in a row with a confirmed change between bursts
 
     def as_dict(self) -> dict[str, Any]:
         """Return the state for storage."""
@@ -100,6 +112,7 @@ class RhythmState:
                 spreads=[float(value) for value in data.get("spreads", [])],
                 metered=data["metered"] if isinstance(data.get("metered"), bool) else None,
                 unchanged=int(data.get("unchanged", 0)),
+                meter_evidence=int(data.get("meter_evidence", 0)),
             )
         except TypeError, ValueError:
             return cls()
@@ -128,6 +141,13 @@ class PollScheduler:
         self._members: frozenset[str] = frozenset()  # the inverters of the latest burst
         self._previous_members: frozenset[str] = frozenset()  # and of the one before
         self._burst_over = True  # whether the latest burst was over at the last read
+        # A change of production between bursts waiting for the inverter list to confirm it
+        # (when to read the inverters for that), whether an inverter read brought new
+        # reports since production was last read, and the gap (its burst's start) that gave
+        # the latest confirmed change.
+        self._confirm_at: float | None = None
+        self._reports_since_production = False
+        self._evidence_gap: float | None = None
 
     @property
     def interval(self) -> float:
@@ -140,7 +160,15 @@ class PollScheduler:
         return max(self.state.spreads, default=0.0)
 
     def inverters_due_at(self) -> float:
-        """Return when the inverters should be read next (-inf: now)."""
+        """Return when the inverters should be read next (-inf: now).
+
+        A production change between bursts is confirmed (or explained) by the next read.
+        """
+        due = self._burst_due_at()
+        return due if self._confirm_at is None else min(due, self._confirm_at)
+
+    def _burst_due_at(self) -> float:
+        """Return when the inverters can have new reports (-inf: now)."""
         state = self.state
         last = self._inverters_at
         if state.burst_start is None or last is None:
@@ -172,7 +200,10 @@ class PollScheduler:
             return -math.inf
         if self.state.metered is not False or self._probe_at is None:
             return self._production_at + self.production_interval
-        target = self._probe_at + METER_PROBE_EVERY
+        # A first confirmed change is checked again in the next gap.
+        target = self._probe_at + (
+            self.interval if self.state.meter_evidence else METER_PROBE_EVERY
+        )
         middle = (self.state.burst_start or 0.0) + self.interval / 2
         return middle + math.ceil((target - middle) / self.interval) * self.interval
 
@@ -181,10 +212,15 @@ class PollScheduler:
         return max(min(self.inverters_due_at(), self.production_due_at()), now)
 
     def plan(self, now: float) -> Fetch:
-        """Return what a poll at ``now`` reads (new reports may add production, see below)."""
+        """Return what a poll at ``now`` reads (new reports may add production, see below).
+
+        A read that confirms a meter reads production too: a meter's is then due at once.
+        """
+        inverters = self.inverters_due_at() <= now + EARLY
         return Fetch(
-            inverters=self.inverters_due_at() <= now + EARLY,
-            production=self.production_due_at() <= now + EARLY,
+            inverters=inverters,
+            production=self.production_due_at() <= now + EARLY
+            or (inverters and self._confirm_at is not None),
         )
 
     @property
@@ -199,6 +235,11 @@ class PollScheduler:
         self._reports = dict(reports)
         self._inverters_at = now
         fresh = {serial: when for serial, when in reports.items() if when > previous.get(serial, 0)}
+        if self._confirm_at is not None and not fresh:
+            # Production changed and no report since explains it: a meter measured it.
+            self._meter_seen()
+        self._confirm_at = None
+        self._reports_since_production |= bool(fresh)
         if not fresh:
             start, end = state.burst_start, state.burst_end
             if (
@@ -259,8 +300,9 @@ class PollScheduler:
     def production_seen(self, now: float, *, changed: bool) -> None:
         """Learn from a read of production: did it change since the last read.
 
-        Only two reads between the same two bursts tell a meter: on a non-metered Envoy
-        production moves with the reports.
+        Only two reads between the same two bursts tell anything: on a non-metered Envoy
+        production moves with the reports. A change there is believed to be a meter's only
+        once the next inverter read shows no report since the first of the two reads.
         """
         state = self.state
         between_bursts = (
@@ -271,16 +313,30 @@ class PollScheduler:
             and self._production_at > state.burst_end
             and now < state.burst_start + self.interval
         )
+        explained = self._reports_since_production
+        self._reports_since_production = False
         if state.metered is False and self.production_due_at() <= now + EARLY:
             # A probe, or the first read since the Envoy was found non-metered.
             self._probe_at = now
         self._production_at = now
         if not between_bursts:
             return
-        if changed:
-            state.metered = True
-        elif state.metered is None:
-            state.unchanged += 1
-            if state.unchanged >= UNCHANGED_FOR_NON_METERED:
+        if not changed:
+            state.meter_evidence = 0
+            state.unchanged = min(state.unchanged + 1, UNCHANGED_FOR_NON_METERED)
+            if state.unchanged >= UNCHANGED_FOR_NON_METERED and state.metered is not False:
                 state.metered = False
                 self._probe_at = now
+            return
+        state.unchanged = 0
+        if state.metered is not True and not explained and self._evidence_gap != state.burst_start:
+            self._confirm_at = now + RECHECK
+
+    def _meter_seen(self) -> None:
+        """Count a confirmed change between bursts: one per gap, METER_EVIDENCE in a row."""
+        state = self.state
+        self._evidence_gap = state.burst_start
+        state.meter_evidence += 1
+        if state.meter_evidence >= METER_EVIDENCE:
+            state.metered = True
+            state.meter_evidence = 0

@@ -77,6 +77,19 @@ class Rhythm:
                 latest, interval = when, new
         return interval
 
+    def come_early(self, burst: float, by: float) -> float:
+        """Make the burst after ``burst`` come ``by`` seconds early; return when it comes.
+
+        The bursts after it keep the interval, from the early one on (a real Envoy's grid
+        drifts so). ``burst`` must be a burst of the grid, and no later change may be set.
+        """
+        interval = self.interval_in_force(burst)
+        if not 0 < by < interval:
+            raise ValueError("a burst can come early by less than an interval only")
+        early = burst + interval - by
+        self.interval_changes += [(burst, interval - by), (early, interval)]
+        return early
+
     def missed_serials(self, t: float) -> frozenset[str] | None:
         """Return the serials whose report at t is missed; None when every report is."""
         serials: frozenset[str] = frozenset()
