@@ -121,11 +121,13 @@ class InverterCensus:
         *,
         interval: float,
         known: Iterable[str] = (),
+        reports: Mapping[str, float] | None = None,
     ) -> CensusReading:
         """Take in the inverter list read at ``now``; return what it says (also kept as last).
 
         ``interval`` is the site's report interval; ``known`` the inverters the integration
-        keeps something of (devices, panel energy), for forgetting those gone for good.
+        keeps something of (devices, panel energy), for forgetting those gone for good;
+        ``reports`` the list's report_times, when the caller has them already.
         """
         retired = frozenset(
             serial
@@ -138,11 +140,9 @@ class InverterCensus:
             for serial in inverters.keys() | before.keys()
             if inverters.get(serial) != before.get(serial)
         }
-        reports = {
-            serial: when
-            for serial, when in report_times(inverters, now).items()
-            if serial not in retired
-        }
+        if reports is None:
+            reports = report_times(inverters, now)
+        reports = {serial: when for serial, when in reports.items() if serial not in retired}
         problems = reporting_problems(reports, now, interval)
         changed |= retired ^ self.last.retired
         changed |= problems ^ self.last.problems

@@ -62,6 +62,14 @@ def _is_ip_address(host: str) -> bool:
     return True
 
 
+def _given_credentials(user_input: Mapping[str, Any]) -> dict[str, str]:
+    """Return the username (trimmed) and password a user typed, for the entry's data."""
+    return {
+        CONF_USERNAME: str(user_input[CONF_USERNAME]).strip(),
+        CONF_PASSWORD: str(user_input[CONF_PASSWORD]),
+    }
+
+
 class WrongSerialError(Exception):
     """The Envoy at the host reports another serial than the one typed."""
 
@@ -224,13 +232,8 @@ class EnvoyLegacyConfigFlow(ConfigFlow, domain=DOMAIN):
         placeholders: dict[str, str] = {}
         host, serial = self._refused[CONF_HOST], self._refused[CONF_SERIAL]
         if user_input is not None:
-            given = {
-                CONF_USERNAME: user_input[CONF_USERNAME].strip(),
-                CONF_PASSWORD: user_input[CONF_PASSWORD],
-            }
-            info, errors, placeholders = await self._async_try(
-                host, serial, (given[CONF_USERNAME], given[CONF_PASSWORD])
-            )
+            given = _given_credentials(user_input)
+            info, errors, placeholders = await self._async_try(host, serial, credentials_of(given))
             if info is not None:
                 return await self._async_create(info, {**self._refused, **given})
         return self.async_show_form(
@@ -263,13 +266,8 @@ class EnvoyLegacyConfigFlow(ConfigFlow, domain=DOMAIN):
             info, _, _ = await self._async_try(host, serial)
             if info is not None:
                 return self.async_update_reload_and_abort(entry, data=derived)
-            given = {
-                CONF_USERNAME: user_input[CONF_USERNAME].strip(),
-                CONF_PASSWORD: user_input[CONF_PASSWORD],
-            }
-            info, errors, placeholders = await self._async_try(
-                host, serial, (given[CONF_USERNAME], given[CONF_PASSWORD])
-            )
+            given = _given_credentials(user_input)
+            info, errors, placeholders = await self._async_try(host, serial, credentials_of(given))
             if info is not None:
                 return self.async_update_reload_and_abort(entry, data={**derived, **given})
         return self.async_show_form(

@@ -189,9 +189,7 @@ class EnvoyLegacyCoordinator(DataUpdateCoordinator[EnvoyLegacyData]):
         try:
             if read_info:
                 await self.identity.async_read()
-            envoy, fresh_inverters, fresh_production = await self._async_read(
-                previous, now.timestamp()
-            )
+            envoy, reports, fresh_production = await self._async_read(previous, now.timestamp())
         except EnvoyError as err:
             self._log_connection_close()
             # The Envoy may come back upgraded: read its identity again first.
@@ -212,23 +210,23 @@ class EnvoyLegacyCoordinator(DataUpdateCoordinator[EnvoyLegacyData]):
             self._day = day
             changed = self.panels.start_day(day)
         census = self.census.last
-        if fresh_inverters:
+        if reports is not None:
             # Nothing else about the inverters can have changed without reading them (their
             # silence and retirement are judged at the next read, minutes later).
-            census = self._take_census(envoy.inverters, now)
+            census = self._take_census(envoy.inverters, reports, now)
             changed |= census.changed
         if fresh_production or self.data is None:
             production = self._guard(envoy, now, census.site_peak)
         else:
             production = self.guard.carry_forward(self.data.production, now)
-        if fresh_inverters:
-            # After the site totals: a panel's energy today never exceeds the site's.
-            reports = census.reports
+        if reports is not None:
+            # After the site totals: a panel's energy today never exceeds the site's. Only
+            # the listed, not retired inverters' reports count (census.reports).
             self.panels.count(
                 {
                     serial: (when, envoy.inverters[serial].last_report_watts)
                     for serial in changed
-                    if (when := reports.get(serial)) is not None
+                    if (when := census.reports.get(serial)) is not None
                 },
                 self.scheduler.interval,
                 day,
@@ -278,17 +276,18 @@ class EnvoyLegacyCoordinator(DataUpdateCoordinator[EnvoyLegacyData]):
 
     async def _async_read(
         self, previous: EnvoyData | None, timestamp: float
-    ) -> tuple[EnvoyData, bool, bool]:
+    ) -> tuple[EnvoyData, dict[str, float] | None, bool]:
         """Read the endpoints that are due.
 
-        Return the reading, whether the inverters were read, and whether production was.
+        Return the reading, the inverters' report times when the inverters were read (None
+        when they were not), and whether production was read.
         """
         fetch = self.scheduler.plan(timestamp)
         inverters = previous.inverters if previous is not None else {}
         production: EnvoyProduction | None = previous.production if previous else None
         new_reports = False
-        read_inverters = fetch.inverters or previous is None
-        if read_inverters:
+        reports: dict[str, float] | None = None
+        if fetch.inverters or previous is None:
             inverters = self._keep_inverters_through_empty_lists(await self.client.inverters())
             # A report dated ahead of the clock is neither counted nor learned from.
             reports = report_times(inverters, timestamp)
@@ -302,7 +301,7 @@ class EnvoyLegacyCoordinator(DataUpdateCoordinator[EnvoyLegacyData]):
             reading = await self.client.production()
             self.scheduler.production_seen(timestamp, changed=reading != production)
             production = reading
-        return EnvoyData(production=production, inverters=inverters), read_inverters, fresh
+        return EnvoyData(production=production, inverters=inverters), reports, fresh
 
     async def _async_diagnose(self) -> None:
         """After a failed poll, read /info.xml: an Envoy on token firmware says so there."""
@@ -346,13 +345,17 @@ class EnvoyLegacyCoordinator(DataUpdateCoordinator[EnvoyLegacyData]):
         log_judgement(self.tag, envoy.production, production, was_holding=was_holding)
         return production
 
-    def _take_census(self, inverters: dict[str, EnvoyInverter], now: datetime) -> CensusReading:
+    def _take_census(
+        self, inverters: dict[str, EnvoyInverter], reports: dict[str, float], now: datetime
+    ) -> CensusReading:
         """Judge a new inverter list (census.py): repair issues, and forget who is long gone."""
         entry_id = self.config_entry.entry_id
         devices = inverter_devices(self.hass, entry_id, self.serial)
         known = devices.keys() | self.panels.panels.keys()
         interval = self.scheduler.interval
-        census = self.census.read(inverters, now.timestamp(), interval=interval, known=known)
+        census = self.census.read(
+            inverters, now.timestamp(), interval=interval, known=known, reports=reports
+        )
         self.silent_inverters.update(inverters, census.retired, now)
         for serial in census.forgotten:
             if (device_id := devices.get(serial)) is not None:
