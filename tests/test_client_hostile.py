@@ -36,7 +36,7 @@ from custom_components.enphase_envoy_legacy.envoy_client import (
     EnvoyInverter,
     EnvoyProduction,
 )
-from custom_components.enphase_envoy_legacy.envoy_client.client import (
+from custom_components.enphase_envoy_legacy.envoy_client.parsing import (
     MAX_SAFE_INTEGER,
     NOT_AN_OBJECT,
     REPORT_DATE_MAX,
