@@ -5,7 +5,7 @@ it returns a small frozen CensusReading:
 
 - ``changed``: the inverters whose entities have something new to show: their record
   changed, they were listed or unlisted, retired or back, or their reporting problem began
-  or ended;
+  or ended; ``listing`` those listed or unlisted by this read;
 - ``retired``: inverters listed but silent for RETIRED_INVERTER_AFTER (removed or replaced
   long ago: Envoys keep listing them for years); their power and status mean nothing;
 - ``problems``: inverters that stopped reporting while the rest of the site reports
@@ -59,6 +59,7 @@ class CensusReading:
     """What one read of the inverter list says about the site's inverters."""
 
     changed: frozenset[str] = frozenset()
+    listing: frozenset[str] = frozenset()
     retired: frozenset[str] = frozenset()
     problems: frozenset[str] = frozenset()
     reporting: int = 0
@@ -149,6 +150,7 @@ class InverterCensus:
         self._inverters = dict(inverters)  # a copy: the caller may change its own
         self.last = CensusReading(
             changed=frozenset(changed),
+            listing=frozenset(inverters.keys() ^ before.keys()),
             retired=retired,
             problems=problems,
             reporting=reporting_count(reports, now, interval),

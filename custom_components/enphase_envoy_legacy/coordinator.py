@@ -47,6 +47,7 @@ from .errors import reason
 from .identity import EnvoyIdentity
 from .issues import SilentInverters
 from .naming import entry_tag
+from .pacing import PanelWrites
 from .panels import PanelEnergy, PanelState
 from .schedule import RECHECK, PollScheduler, RhythmState
 from .store import EntryStore
@@ -60,8 +61,10 @@ class EnvoyLegacyData:
 
     envoy: EnvoyData
     production: GuardedProduction
-    # The inverters whose entities have something new to show since the last poll.
+    # The inverters whose entities have something new to show since the last poll, and
+    # those whose panel energy sensors have (listed or unlisted, or written now: pacing.py).
     changed_inverters: frozenset[str] = field(default_factory=frozenset)
+    changed_panels: frozenset[str] = field(default_factory=frozenset)
     # The last inverter read's census (census.py) and each inverter's energy (panels.py).
     census: CensusReading = field(default_factory=CensusReading)
     panels: Mapping[str, PanelState] = field(default_factory=dict)
@@ -75,6 +78,11 @@ class EnvoyLegacyData:
 def inverter_signal(entry_id: str, inverter_serial: str) -> str:
     """Return the dispatcher signal an inverter's entities listen to."""
     return f"{DOMAIN}_{entry_id}_{inverter_serial}"
+
+
+def panel_signal(entry_id: str, inverter_serial: str) -> str:
+    """Return the dispatcher signal an inverter's panel energy sensors listen to."""
+    return f"{DOMAIN}_{entry_id}_{inverter_serial}_panel"
 
 
 def _translated[E: HomeAssistantError](kind: type[E], err: EnvoyError) -> E:
@@ -124,6 +132,7 @@ class EnvoyLegacyCoordinator(DataUpdateCoordinator[EnvoyLegacyData]):
         self.scheduler = PollScheduler(PRODUCTION_INTERVAL)
         self.next_poll: datetime | None = None
         self.panels = PanelEnergy()
+        self.pacing = PanelWrites()
         self.census = InverterCensus()
         self.silent_inverters = SilentInverters(hass, self.serial)
         self._day: str | None = None  # the local day of the last poll
@@ -204,17 +213,18 @@ class EnvoyLegacyCoordinator(DataUpdateCoordinator[EnvoyLegacyData]):
         self._log_connection_close()
         self._auth_failures = 0
         day = now.date().isoformat()
-        changed: set[str] = set()
         if day != self._day:
             # A new day starts every inverter's "energy today" again, read or not.
             self._day = day
-            changed = self.panels.start_day(day)
+            self.pacing.moved(self.panels.start_day(day))
         census = self.census.last
+        changed: frozenset[str] = frozenset()
+        changed_panels: frozenset[str] = frozenset()
         if reports is not None:
             # Nothing else about the inverters can have changed without reading them (their
             # silence and retirement are judged at the next read, minutes later).
             census = self._take_census(envoy.inverters, reports, now)
-            changed |= census.changed
+            changed = census.changed
         if fresh_production or self.data is None:
             production = self._guard(envoy, now, census.site_peak)
         else:
@@ -222,7 +232,7 @@ class EnvoyLegacyCoordinator(DataUpdateCoordinator[EnvoyLegacyData]):
         if reports is not None:
             # After the site totals: a panel's energy today never exceeds the site's. Only
             # the listed, not retired inverters' reports count (census.reports).
-            self.panels.count(
+            moved = self.panels.count(
                 {
                     serial: (when, envoy.inverters[serial].last_report_watts)
                     for serial in changed
@@ -233,11 +243,14 @@ class EnvoyLegacyCoordinator(DataUpdateCoordinator[EnvoyLegacyData]):
                 now=now.timestamp(),
                 site_today=production.today,
             )
+            self.pacing.moved(moved)
+            changed_panels = census.listing | self.pacing.due()
         self._schedule_next(now)
         return EnvoyLegacyData(
             envoy=envoy,
             production=production,
-            changed_inverters=frozenset(changed),
+            changed_inverters=changed,
+            changed_panels=changed_panels,
             census=census,
             panels=self.panels.panels,
         )
@@ -256,23 +269,27 @@ class EnvoyLegacyCoordinator(DataUpdateCoordinator[EnvoyLegacyData]):
     def async_update_listeners(self) -> None:
         """Update the listeners, and signal the inverters that have something new to show.
 
-        Inverter entities listen to their inverter's signal (inverter_signal): after a good
-        poll only the inverters that changed are signalled, so with hundreds of inverters a
-        poll costs time in proportion to what changed. When the Envoy's health changed
-        (a failed poll, the first good one after it) every listed inverter is signalled.
+        Inverter entities listen to their inverter's signal (inverter_signal), panel energy
+        sensors to their panel's (panel_signal): after a good poll only the inverters that
+        changed are signalled, so with hundreds of inverters a poll costs time in proportion
+        to what changed. When the Envoy's health changed (a failed poll, the first good one
+        after it) every listed inverter is signalled.
         """
         super().async_update_listeners()
         data: EnvoyLegacyData | None = self.data  # None after a failed first refresh
         if data is None:
             return
-        serials: Iterable[str] = data.changed_inverters
+        inverters: Iterable[str] = data.changed_inverters
+        panels: Iterable[str] = data.changed_panels
         if self.last_update_success != self._signalled_success:
             # (After a failed poll Home Assistant calls no listener until a good one.)
             self._signalled_success = self.last_update_success
-            serials = data.inverters
+            inverters = panels = data.inverters
         entry_id = self.config_entry.entry_id
-        for serial in serials:
+        for serial in inverters:
             async_dispatcher_send(self.hass, inverter_signal(entry_id, serial))
+        for serial in panels:
+            async_dispatcher_send(self.hass, panel_signal(entry_id, serial))
 
     async def _async_read(
         self, previous: EnvoyData | None, timestamp: float
@@ -361,6 +378,7 @@ class EnvoyLegacyCoordinator(DataUpdateCoordinator[EnvoyLegacyData]):
             if (device_id := devices.get(serial)) is not None:
                 release_device(self.hass, entry_id, device_id)
             self.panels.panels.pop(serial, None)
+            self.pacing.forget(serial)
             self.silent_inverters.forget(serial)
             LOGGER.info(
                 "Envoy %s: forgot microinverter %s, not listed for %d days",

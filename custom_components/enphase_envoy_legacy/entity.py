@@ -4,7 +4,8 @@ Every entity writes its state only when what it shows changed (ShownStateEntity)
 Envoy's entities listen to the coordinator; each microinverter's entities listen to their
 inverter's dispatcher signal (coordinator.inverter_signal), sent only when that inverter has
 something new or the Envoy's health changed: a poll costs time in proportion to what
-changed, not to the number of inverters.
+changed, not to the number of inverters. Its panel energy sensors listen to their panel's
+signal (coordinator.panel_signal), paced so that a poll writes a bounded number (pacing.py).
 """
 
 from __future__ import annotations
@@ -19,7 +20,12 @@ from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 from homeassistant.helpers.update_coordinator import CoordinatorEntity
 
 from .const import DOMAIN, MANUFACTURER
-from .coordinator import EnvoyLegacyConfigEntry, EnvoyLegacyCoordinator, inverter_signal
+from .coordinator import (
+    EnvoyLegacyConfigEntry,
+    EnvoyLegacyCoordinator,
+    inverter_signal,
+    panel_signal,
+)
 
 
 class ShownStateEntity(Entity):
@@ -76,6 +82,8 @@ class EnvoyLegacyInverterEntity(ShownStateEntity):
     _attr_should_poll = False
     # Whether the value still means something once the inverter has retired (census.py).
     shown_when_retired = False
+    # Whether it shows the panel's energy, written at the pace of pacing.py.
+    paced = False
 
     def __init__(
         self,
@@ -112,9 +120,11 @@ class EnvoyLegacyInverterEntity(ShownStateEntity):
         )
 
     async def async_added_to_hass(self) -> None:
-        """Listen to this inverter's signal."""
+        """Listen to this inverter's signal (its panel's, for the panel energy)."""
         await super().async_added_to_hass()
-        signal = inverter_signal(self.coordinator.config_entry.entry_id, self.inverter_serial)
+        signal = (panel_signal if self.paced else inverter_signal)(
+            self.coordinator.config_entry.entry_id, self.inverter_serial
+        )
         self.async_on_remove(
             async_dispatcher_connect(self.hass, signal, self._async_write_if_changed)
         )

@@ -160,10 +160,16 @@ class PanelEnergy:
         *,
         now: float,
         site_today: float | None,
-    ) -> None:
-        """Count new reports: {serial: (report time, power)}, as ``report`` does each."""
-        for serial, (when, watts) in reports.items():
-            self.report(serial, when, watts, interval, day, now=now, site_today=site_today)
+    ) -> set[str]:
+        """Count new reports: {serial: (report time, power)}, as ``report`` does each.
+
+        Return the inverters that are new or whose energy moved.
+        """
+        return {
+            serial
+            for serial, (when, watts) in reports.items()
+            if self.report(serial, when, watts, interval, day, now=now, site_today=site_today)
+        }
 
     def start_day(self, day: str) -> set[str]:
         """Start ``day`` for every inverter; return those whose day started now."""

@@ -38,6 +38,8 @@ class EnvoyInverterSensorDescription(SensorEntityDescription):
     value_fn: Callable[[EnvoyLegacyData, str], float | int | datetime | None]
     # Whether the value still means something once the inverter has retired.
     shown_when_retired: bool = True
+    # Whether it is the panel's energy, written at the pace of pacing.py.
+    paced: bool = False
 
 
 PRODUCTION_SENSORS: tuple[EnvoyProductionSensorDescription, ...] = (
@@ -151,6 +153,7 @@ INVERTER_SENSORS: tuple[EnvoyInverterSensorDescription, ...] = (
         device_class=SensorDeviceClass.ENERGY,
         state_class=SensorStateClass.TOTAL_INCREASING,
         value_fn=lambda data, serial: _panel_energy(data, serial, today=True),
+        paced=True,
     ),
     EnvoyInverterSensorDescription(
         key="lifetime_energy",
@@ -161,6 +164,7 @@ INVERTER_SENSORS: tuple[EnvoyInverterSensorDescription, ...] = (
         device_class=SensorDeviceClass.ENERGY,
         state_class=SensorStateClass.TOTAL_INCREASING,
         value_fn=lambda data, serial: _panel_energy(data, serial, today=False),
+        paced=True,
     ),
 )
 
@@ -192,14 +196,18 @@ async def async_setup_entry(
     )
 
 
-class EnvoyProductionSensor(EnvoyLegacyEntity, SensorEntity):
+class NativeValueShown(SensorEntity):
+    """A sensor whose state is written when its native value changes (cheaper to get)."""
+
+    def _shown_value(self) -> object:
+        """Return the value shown: the native value, not the formatted state."""
+        return self.native_value
+
+
+class EnvoyProductionSensor(NativeValueShown, EnvoyLegacyEntity):
     """A site total, as the energy guard lets it through."""
 
     entity_description: EnvoyProductionSensorDescription
-
-    def _shown_value(self) -> object:
-        """Return the value shown (cheaper than the formatted state)."""
-        return self.native_value
 
     @property
     def available(self) -> bool:
@@ -212,7 +220,7 @@ class EnvoyProductionSensor(EnvoyLegacyEntity, SensorEntity):
         return self.entity_description.value_fn(self.coordinator.data)
 
 
-class EnvoyInverterSensor(EnvoyLegacyInverterEntity, SensorEntity):
+class EnvoyInverterSensor(NativeValueShown, EnvoyLegacyInverterEntity):
     """A value from one microinverter's last report."""
 
     entity_description: EnvoyInverterSensorDescription
@@ -226,10 +234,7 @@ class EnvoyInverterSensor(EnvoyLegacyInverterEntity, SensorEntity):
         """Initialize the sensor; some values still mean something once it retired."""
         super().__init__(coordinator, description, inverter_serial)
         self.shown_when_retired = description.shown_when_retired
-
-    def _shown_value(self) -> object:
-        """Return the value shown (cheaper than the formatted state)."""
-        return self.native_value
+        self.paced = description.paced
 
     @property
     def native_value(self) -> float | int | datetime | None:
