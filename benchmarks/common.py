@@ -25,9 +25,11 @@ Both sides are measured the same way:
 
 from __future__ import annotations
 
+import itertools
 import json
 import os
 import platform
+import statistics
 import time
 import tracemalloc
 from collections.abc import Iterable, Iterator, Sequence
@@ -202,6 +204,13 @@ def paths(requests: Iterable[Any]) -> list[str]:
 def per_hour(per_poll: float, interval_s: float) -> float:
     """Scale a per-poll figure to an hour of polls every interval_s seconds."""
     return per_poll * HOUR_S / interval_s
+
+
+def median_of_windows(values: Sequence[float], windows: int) -> float:
+    """Return the median of the means of ``windows`` consecutive, near-equal slices."""
+    count = min(windows, len(values))
+    bounds = [len(values) * number // count for number in range(count + 1)]
+    return statistics.median(mean(values[start:end]) for start, end in itertools.pairwise(bounds))
 
 
 def mean(values: Sequence[float]) -> float:
