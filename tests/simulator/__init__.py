@@ -31,6 +31,7 @@ from aiohttp import web
 from aiohttp.http import SERVER_SOFTWARE
 from envoy_utils.envoy_utils import EnvoyUtils
 
+from .metering import Battery, Metering
 from .rhythm import Power, Rhythm, Site, bursts, clone_inverters, solar_day
 
 CAPTURES = Path(__file__).resolve().parent.parent / "fixtures" / "captures"
@@ -40,18 +41,25 @@ PATH_INFO = "/info.xml"
 PATH_PRODUCTION = "/api/v1/production"
 PATH_INVERTERS = "/api/v1/production/inverters"
 PATH_PRODUCTION_JSON = "/production.json"
+PATH_METERS = "/ivp/meters"
+PATH_METER_READINGS = "/ivp/meters/readings"
 # The paths whose answer moves with a rhythm: a request to one first advances the Envoy.
 RHYTHM_PATHS = frozenset({PATH_PRODUCTION, PATH_INVERTERS, PATH_PRODUCTION_JSON})
+METER_PATHS = frozenset({PATH_PRODUCTION_JSON, PATH_METERS, PATH_METER_READINGS})
 
 __all__ = [
     "CAPTURES",
     "PATH_INFO",
     "PATH_INVERTERS",
+    "PATH_METERS",
+    "PATH_METER_READINGS",
     "PATH_PRODUCTION",
     "PATH_PRODUCTION_JSON",
     "REALM",
+    "Battery",
     "EnvoySimulator",
     "Fault",
+    "Metering",
     "Request",
     "Rhythm",
     "bursts",
@@ -125,6 +133,30 @@ def _load_answer(folder: Path, name: str, suffix: str) -> _Answer | None:
     return _Answer(status=log["code"], headers=dict(log["headers"]), body=body_file.read_bytes())
 
 
+def _load_answers(folder: Path, absent: dict[str, str], refused: set[str]) -> dict[str, _Answer]:
+    """Return the captured answers by path; note in ``refused`` the paths always refused.
+
+    A path the capture lacks is a 404 (D4.2.27 has no inverter list), unless ``absent``
+    (from simulator.json) says it is ``"unauthorized"`` or gives a body to answer.
+    """
+    answers: dict[str, _Answer] = {}
+    for path, name, suffix in (
+        (PATH_PRODUCTION, "api_v1_production", ".json"),
+        (PATH_INVERTERS, "api_v1_production_inverters", ".json"),
+        (PATH_PRODUCTION_JSON, "production.json", ".body"),
+        (PATH_METERS, "ivp_meters", ".json"),
+        (PATH_METER_READINGS, "ivp_meters_readings", ".json"),
+    ):
+        if (answer := _load_answer(folder, name, suffix)) is not None:
+            answers[path] = answer
+    for path, kind in absent.items():
+        if kind == "unauthorized":
+            refused.add(path)
+        else:
+            answers[path] = _Answer(200, {}, kind.encode())
+    return answers
+
+
 def _md5(text: str) -> str:
     return hashlib.md5(text.encode()).hexdigest()  # noqa: S324 - HTTP Digest is MD5
 
@@ -154,16 +186,13 @@ class EnvoySimulator:
         info = _load_answer(folder, "info", ".xml")
         assert info is not None, f"{folder} has no info.xml"
         self.info = info
-        self._answers: dict[str, _Answer] = {}
-        for path, name in (
-            (PATH_PRODUCTION, "api_v1_production"),
-            (PATH_INVERTERS, "api_v1_production_inverters"),
-        ):
-            answer = _load_answer(folder, name, ".json")
-            assert answer is not None, f"{folder} has no {name}.json"
-            self._answers[path] = answer
-        if (production_json := _load_answer(folder, "production.json", ".body")) is not None:
-            self._answers["/production.json"] = production_json
+        settings: dict[str, Any] = {}
+        if (folder / "simulator.json").exists():
+            settings = json.loads((folder / "simulator.json").read_text())
+        # What this firmware answers on meter endpoints the capture lacks (envoy-facts):
+        # "unauthorized" (a Digest challenge whatever the credentials) or a body ("[]").
+        self.refused: set[str] = set()
+        self._answers = _load_answers(folder, settings.get("absent", {}), self.refused)
         # The values a test can change: the JSON of the two API endpoints, when captured as 200.
         self.production: dict[str, Any] = self._json(PATH_PRODUCTION)
         self.inverters: list[dict[str, Any]] = self._json(PATH_INVERTERS)
@@ -178,13 +207,14 @@ class EnvoySimulator:
         match = re.search(rb"<sn>\s*([^<\s]+)\s*</sn>", self.info.body)
         assert match is not None
         self.serial = match.group(1).decode()
-        settings: dict[str, Any] = {}
-        if (folder / "simulator.json").exists():
-            settings = json.loads((folder / "simulator.json").read_text())
         self.users: dict[str, str] = {
             user: self.password_for(user) for user in settings.get("users", ["envoy"])
         }
         self.production_requires_auth = bool(settings.get("production_requires_auth", False))
+        # The meter endpoints want the inverters' Digest credentials.
+        self.meters_require_auth = True
+        # R3.11.30: 404 on /info.xml, the same XML on /info.
+        self.info_xml_missing = False
         # Envoy-R with keep-alive: after a Digest challenge it resets the connection when the
         # authenticated retry arrives on it.
         self.reset_after_challenge = False
@@ -207,6 +237,8 @@ class EnvoySimulator:
         self._no_changes: list[float] = []
         if rhythm is not None:
             self._start_rhythm(rhythm, now)
+        # The CT meters (see metering.py): their knobs are this object's attributes.
+        self.metering = Metering(folder, self.clock, self.power)
 
     def _start_rhythm(self, rhythm: Rhythm, now: float) -> None:
         """Place the capture on the rhythm at now; make /production.json and /info.xml fit."""
@@ -273,8 +305,8 @@ class EnvoySimulator:
         )
 
     def _json(self, path: str) -> Any:
-        answer = self._answers[path]
-        if answer.status != 200:
+        answer = self._answers.get(path)
+        if answer is None or answer.status != 200:
             return {} if path == PATH_PRODUCTION else []
         return copy.deepcopy(json.loads(answer.body))
 
@@ -412,22 +444,27 @@ class EnvoySimulator:
 
     async def _handle(self, request: web.Request) -> web.StreamResponse:
         now = request[_ARRIVAL] = self.clock()
+        missing = request.path == PATH_INFO and self.info_xml_missing
         path = PATH_INFO if request.path == "/info" else request.path
         if self._site is not None and path in RHYTHM_PATHS:
             self._site.advance(now)
+        if path in METER_PATHS:
+            self.metering.advance(now)
         if (fault := self._fault_for(path)) is not None and (
             faulted := await self._apply(request, fault)
         ) is not None:
             return faulted
-        if path == PATH_INFO:
-            return self._answer(request, self.info, self.info.body)
-        answer = self._answers.get(path)
-        if answer is None:
+        if path in self.refused:
+            return self._respond(request, 401, self._challenge())
+        answer = self.info if path == PATH_INFO else self._answers.get(path)
+        if answer is None or missing:
             return self._respond(request, 404, web.Response(status=404, text="Page Not Found"))
-        if answer.status != 200:
+        if answer.status != 200 or path == PATH_INFO:
             return self._answer(request, answer, answer.body)
-        needs_auth = path == PATH_INVERTERS or (
-            path == PATH_PRODUCTION and self.production_requires_auth
+        needs_auth = (
+            path == PATH_INVERTERS
+            or (path == PATH_PRODUCTION and self.production_requires_auth)
+            or (path in (PATH_METERS, PATH_METER_READINGS) and self.meters_require_auth)
         )
         self._reset_if_kept_alive(request)
         transport = request.transport
@@ -441,7 +478,8 @@ class EnvoySimulator:
             if self.reset_after_challenge:
                 self._challenged.append(transport)
             return self._respond(request, 401, self._challenge())
-        return self._answer(request, answer, self._body(path, answer, now))
+        details = request.query.get("details") == "1"
+        return self._answer(request, answer, self._body(path, answer, now, details=details))
 
     def _reset_if_kept_alive(self, request: web.Request) -> None:
         """With reset_kept_alive on, reset a connection that already served a request."""
@@ -455,7 +493,9 @@ class EnvoySimulator:
             raise asyncio.CancelledError
         self._served.append(transport)
 
-    def _body(self, path: str, answer: _Answer, now: float) -> builtins.bytes:
+    def _body(
+        self, path: str, answer: _Answer, now: float, *, details: bool = False
+    ) -> builtins.bytes:
         """Return the body of a normal 200 answer at time now."""
         site = self._site
         if path == PATH_PRODUCTION:
@@ -466,9 +506,18 @@ class EnvoySimulator:
             if site is not None:
                 return site.inverters_body(self.inverters)
             return json.dumps(self.inverters).encode()
-        if path == PATH_PRODUCTION_JSON and site is not None and self._production_extra is not None:
-            return json.dumps(site.production_json(now, self._production_extra)).encode()
-        return answer.body
+        metering = self.metering
+        if path == PATH_PRODUCTION_JSON:
+            if site is not None and self._production_extra is not None and not metering.moving:
+                return json.dumps(site.production_json(now, self._production_extra)).encode()
+            metered: Any = metering.production_json_answer(now, details=details)
+        elif path == PATH_METERS:
+            metered = metering.meters_answer()
+        elif path == PATH_METER_READINGS:
+            metered = metering.readings_answer(now)
+        else:
+            metered = None
+        return answer.body if metered is None else json.dumps(metered).encode()
 
     async def _apply(self, request: web.Request, fault: Fault) -> web.StreamResponse | None:
         """Carry out a fault; None when it only delayed the normal answer."""

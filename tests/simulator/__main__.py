@@ -4,6 +4,9 @@ Point Home Assistant at the printed host and serial. With ``--report-interval`` 
 microinverters report on the real clock, in a burst every N seconds spread over the capture's
 minute, along a clear solar day in US/Pacific (nothing at night): production moves with the
 reports, or every second with ``--metered``. ``--power`` makes the sun shine all day and night.
+With a metered capture (``--capture R4.10.35_metered``), ``--moving-meters`` makes the CT meters
+follow the day (consumption, import at night, export at noon) and ``--battery`` adds an AC
+Battery.
 """
 
 from __future__ import annotations
@@ -12,7 +15,7 @@ import argparse
 import asyncio
 import contextlib
 
-from . import CAPTURES, EnvoySimulator
+from . import CAPTURES, Battery, EnvoySimulator
 from .rhythm import Rhythm
 
 
@@ -31,6 +34,10 @@ def _rhythm(args: argparse.Namespace) -> Rhythm | None:
 async def _main(args: argparse.Namespace) -> None:
     rhythm = _rhythm(args)
     simulator = EnvoySimulator(args.capture, rhythm=rhythm, inverters=args.inverters)
+    simulator.metering.moving = args.moving_meters
+    simulator.metering.lines = args.moving_meters
+    if args.battery:
+        simulator.metering.battery = Battery()
     await simulator.start(args.host, args.port)
     if rhythm is None:
         moving = "static values"
@@ -77,6 +84,14 @@ def main() -> None:
         type=float,
         default=None,
         help="constant site power in W instead of a solar day (reports at night too)",
+    )
+    parser.add_argument(
+        "--moving-meters",
+        action="store_true",
+        help="the CT meters of a metered capture follow the day (with per-phase lines)",
+    )
+    parser.add_argument(
+        "--battery", action="store_true", help="add an AC Battery to /production.json"
     )
     with contextlib.suppress(KeyboardInterrupt):
         asyncio.run(_main(parser.parse_args()))

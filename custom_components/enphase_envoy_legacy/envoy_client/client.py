@@ -31,16 +31,28 @@ from .exceptions import (
     EnvoyTimeoutError,
     EnvoyUnsupportedFirmwareError,
 )
-from .models import EnvoyData, EnvoyInfo, EnvoyInverter, EnvoyProduction
+from .meters import PATH_METER_READINGS, PATH_METERS, parse_meter_readings, parse_meters
+from .models import (
+    EnvoyData,
+    EnvoyInfo,
+    EnvoyInverter,
+    EnvoyMeter,
+    EnvoyMeteredProduction,
+    EnvoyMeterReading,
+    EnvoyProduction,
+)
 from .parsing import (
     PATH_INFO,
+    PATH_INFO_FALLBACK,
     PATH_INVERTERS,
     PATH_PRODUCTION,
     SkippedRecords,
+    parse_imeter,
     parse_info,
     parse_inverters,
     parse_production,
 )
+from .production_json import PATH_PRODUCTION_JSON_DETAILS, parse_production_json
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -208,6 +220,8 @@ class EnvoyClient:
         self._reset = False
         # What the last inverter list had malformed (records skipped, fields), to log it once.
         self._skipped: tuple[int, tuple[str, ...]] | None = None
+        # What /info.xml's <imeter> said when info() last read it (None: not read, absent).
+        self._imeter: bool | None = None
 
     @property
     def url(self) -> str:
@@ -261,15 +275,58 @@ class EnvoyClient:
         self._credentials.insert(0, self._credentials.pop(known.index(user)))
         self._accepted = True
 
+    @property
+    def imeter(self) -> bool | None:
+        """Return what ``<imeter>`` of ``/info.xml`` said at the last :meth:`info`.
+
+        True on an Envoy-S that can carry CTs, False on one that cannot; None before
+        :meth:`info` was read, or when the Envoy does not say.
+        """
+        return self._imeter
+
     async def info(self) -> EnvoyInfo:
-        """Read ``/info.xml``; raise EnvoyUnsupportedFirmwareError on token firmware."""
-        reply = await self._get(PATH_INFO, None)
+        """Read ``/info.xml``, or ``/info`` where that is missing (404).
+
+        Raise EnvoyUnsupportedFirmwareError on token firmware.
+        """
+        path = PATH_INFO
+        reply = await self._get(path, None)
+        if reply.status == HTTPStatus.NOT_FOUND:
+            path = PATH_INFO_FALLBACK
+            reply = await self._get(path, None)
         if reply.status != HTTPStatus.OK:
-            raise EnvoyConnectionError(f"{PATH_INFO} answered HTTP {reply.status}")
+            raise EnvoyConnectionError(f"{path} answered HTTP {reply.status}")
         info = parse_info(reply.body)
         if info.uses_tokens:
             raise EnvoyUnsupportedFirmwareError(FIRMWARE_7_MESSAGE.format(firmware=info.firmware))
+        self._imeter = parse_imeter(reply.body)
         return info
+
+    async def detect_meters(self) -> tuple[EnvoyMeter, ...]:
+        """Return the Envoy's CT meters, to call once at setup and keep (empty: none).
+
+        No request when :meth:`info` found ``<imeter>false</imeter>`` (an Envoy without CTs);
+        otherwise one read of :meth:`meters`. An empty result means: do not read the meter
+        endpoints of this Envoy.
+        """
+        if self._imeter is False:
+            return ()
+        return await self.meters()
+
+    async def meters(self) -> tuple[EnvoyMeter, ...]:
+        """Read ``/ivp/meters``; empty when the Envoy has no meters (401, 404, HTML, [])."""
+        body = await self._get_optional(PATH_METERS)
+        return () if body is None else parse_meters(body)
+
+    async def meter_readings(self) -> dict[int, EnvoyMeterReading]:
+        """Read ``/ivp/meters/readings`` by meter ``eid``; empty when the Envoy has none."""
+        body = await self._get_optional(PATH_METER_READINGS)
+        return {} if body is None else parse_meter_readings(body)
+
+    async def production_json(self) -> EnvoyMeteredProduction | None:
+        """Read ``/production.json`` (with its phases); None when the Envoy has none."""
+        body = await self._get_optional(PATH_PRODUCTION_JSON_DETAILS)
+        return None if body is None else parse_production_json(body)
 
     async def production(self) -> EnvoyProduction:
         """Read the site totals."""
@@ -364,6 +421,21 @@ class EnvoyClient:
                 users = " or ".join(login for login, _ in self._credentials)
                 raise EnvoyAuthenticationError(f"the Envoy refused user {users} on {path}")
 
+    async def _get_optional(self, path: str) -> bytes | None:
+        """GET an endpoint some firmware lacks: None when it answers 401 or 404.
+
+        Sent with the Digest credentials of the inverters (the accepted user); a 401 that
+        comes back refuses no user: the endpoint is not there for this Envoy.
+        """
+        reply = await self._get(path, self._middleware())
+        if reply.status == HTTPStatus.OK:
+            if path.partition("?")[0] in self._protected:
+                self._accepted = True
+            return reply.body
+        if reply.status in (HTTPStatus.UNAUTHORIZED, HTTPStatus.NOT_FOUND):
+            return None
+        raise EnvoyConnectionError(f"{path} answered HTTP {reply.status}")
+
     async def _observe(
         self, request: aiohttp.ClientRequest, handler: aiohttp.ClientHandlerType
     ) -> aiohttp.ClientResponse:
@@ -417,7 +489,8 @@ class EnvoyClient:
 
     async def _send(self, path: str, digest: DigestAuthMiddleware | None) -> _Reply:
         """Send one GET (and what aiohttp and the middleware send again) and read the reply."""
-        url = self._base.with_path(path)
+        path, _, query = path.partition("?")
+        url = self._base.with_path(path).with_query(query)
         headers = {hdrs.CONNECTION: "close"} if self._connection_close else None
         middlewares = (self._observe,) if digest is None else (digest, self._observe)
         try:

@@ -20,6 +20,8 @@ from .exceptions import EnvoyBadDataError
 from .models import EnvoyInfo, EnvoyInverter, EnvoyProduction
 
 PATH_INFO: Final = "/info.xml"
+# Some firmware (R3.11.30) answers 404 on /info.xml and serves the same XML here.
+PATH_INFO_FALLBACK: Final = "/info"
 PATH_PRODUCTION: Final = "/api/v1/production"
 PATH_INVERTERS: Final = "/api/v1/production/inverters"
 
@@ -178,6 +180,17 @@ def parse_info(body: bytes) -> EnvoyInfo:
         part_number=_info_text(root, "device/pn"),
         web_tokens=web_tokens,
     )
+
+
+def parse_imeter(body: bytes) -> bool | None:
+    """Return what ``<imeter>`` of an ``/info.xml`` that parse_info took says (None: absent).
+
+    ``true`` on a metered Envoy-S (CTs can be installed), ``false`` on one without CTs.
+    """
+    text = ET.fromstring(body).findtext("device/imeter")  # noqa: S314 - see parse_info
+    if text is None:
+        return None
+    return text.strip().lower() == "true"
 
 
 def parse_production(body: bytes) -> EnvoyProduction:
