@@ -31,7 +31,8 @@ from pytest_homeassistant_custom_component.components.recorder.common import (
     do_adhoc_statistics,
 )
 
-from custom_components.enphase_envoy_legacy.energy import EnergyGuard, GuardedProduction
+from custom_components.enphase_envoy_legacy.energy import EnergyGuard
+from custom_components.enphase_envoy_legacy.energy_state import GuardedProduction
 from custom_components.enphase_envoy_legacy.envoy_client import EnvoyProduction
 from tests.helpers import poll, state
 from tests.simulator import PATH_INVERTERS, PATH_PRODUCTION, EnvoySimulator

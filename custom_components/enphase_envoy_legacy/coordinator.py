@@ -32,7 +32,9 @@ from .const import (
     PRODUCTION_INTERVAL,
 )
 from .devices import inverter_devices, release_device
-from .energy import EnergyGuard, GuardedProduction, GuardState, log_judgement
+from .energy import EnergyGuard
+from .energy_log import log_judgement
+from .energy_state import GuardedProduction, GuardState
 from .envoy_client import (
     DEFAULT_TIMEOUT,
     EnvoyAuthenticationError,
