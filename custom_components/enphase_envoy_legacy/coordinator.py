@@ -290,7 +290,8 @@ class EnvoyLegacyCoordinator(DataUpdateCoordinator[EnvoyLegacyData]):
         new_reports = False
         reports: dict[str, float] | None = None
         if fetch.inverters or previous is None:
-            inverters = self._keep_inverters_through_empty_lists(await self.client.inverters())
+            listed = await self.client.inverters()
+            inverters = self.census.keep_through_empty_lists(listed, self.tag)
             # A report dated ahead of the clock is neither counted nor learned from.
             reports = report_times(inverters, timestamp)
             new_reports = self.scheduler.inverters_seen(timestamp, reports)
@@ -324,20 +325,6 @@ class EnvoyLegacyCoordinator(DataUpdateCoordinator[EnvoyLegacyData]):
         self.next_poll = next_poll
         self.update_interval = max(next_poll - now, timedelta(seconds=1))
         self._store.async_delay_save(self._stored)
-
-    def _keep_inverters_through_empty_lists(
-        self, inverters: dict[str, EnvoyInverter]
-    ) -> dict[str, EnvoyInverter]:
-        """Keep the last inverter records when the Envoy lists none at all.
-
-        Some firmware answers an empty list at night every few hours; an inverter that is
-        really gone disappears from a list that still holds the others.
-        """
-        previous = self.data.inverters if self.data is not None else {}
-        if inverters or not previous:
-            return inverters
-        LOGGER.debug("Envoy %s listed no inverters; keeping the last records", self.tag)
-        return previous
 
     def _guard(self, envoy: EnvoyData, now: datetime, peak: int) -> GuardedProduction:
         """Judge the reading with the energy guard (``peak``: see census.py), and log it."""
