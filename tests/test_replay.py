@@ -233,7 +233,7 @@ async def test_energy_dashboard_replay(
     await hass.config.async_set_time_zone("Europe/Amsterdam")
     freezer.move_to("2026-06-20T22:00:00+00:00")  # local midnight
     with patch(
-        "custom_components.enphase_envoy_legacy.coordinator.EnergyGuard",
+        "custom_components.enphase_envoy_legacy.store.EnergyGuard",
         EnergyGuard if guard == "on" else PassThroughGuard,
     ):
         mock_config_entry.add_to_hass(hass)

@@ -9,9 +9,8 @@ issues live in issues.py, what is kept across restarts in store.py.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any
 
 from homeassistant.config_entries import ConfigEntry
 from homeassistant.const import CONF_HOST
@@ -34,7 +33,7 @@ from .const import (
 from .devices import inverter_devices, release_device
 from .energy import EnergyGuard
 from .energy_log import log_judgement
-from .energy_state import GuardedProduction, GuardState
+from .energy_state import GuardedProduction
 from .envoy_client import (
     DEFAULT_TIMEOUT,
     EnvoyAuthenticationError,
@@ -50,7 +49,7 @@ from .identity import EnvoyIdentity
 from .issues import SilentInverters
 from .naming import entry_tag
 from .panels import PanelEnergy, PanelState
-from .schedule import RECHECK, PollScheduler, RhythmState
+from .schedule import RECHECK, PollScheduler
 from .store import EntryStore
 
 type EnvoyLegacyConfigEntry = ConfigEntry[EnvoyLegacyCoordinator]
@@ -139,22 +138,12 @@ class EnvoyLegacyCoordinator(DataUpdateCoordinator[EnvoyLegacyData]):
         derived from the serial), so setup costs only the two reads of a poll and the one
         Digest challenge of a new client.
         """
-        stored = await self._store.async_load()
-        guard = stored.get("guard", {})
-        guard_state = GuardState.from_dict(guard) if isinstance(guard, Mapping) else None
-        if guard_state is None:
-            LOGGER.warning(
-                "The stored state of the energy guard of entry %s is malformed; starting"
-                " the energy guard afresh",
-                self.config_entry.entry_id,
-            )
-        self.guard = EnergyGuard(guard_state)
-        self.scheduler.state = RhythmState.from_dict(stored.get("rhythm"))
-        self.panels = PanelEnergy(stored.get("panels"))
-        self.census = InverterCensus(stored.get("unlisted"))
-        self.client.restore_auth(stored.get("auth"))
+        restored = await self._store.async_restore()
+        self.guard, self.panels, self.census = restored.guard, restored.panels, restored.census
+        self.scheduler.state = restored.rhythm
+        self.client.restore_auth(restored.auth)
         self._said_connection_close = self.client.connection_close
-        if self.identity.restore(stored.get("info")):
+        if self.identity.restore(restored.info):
             return
         try:
             await self.identity.async_read()
@@ -163,20 +152,9 @@ class EnvoyLegacyCoordinator(DataUpdateCoordinator[EnvoyLegacyData]):
         except EnvoyError as err:
             raise _translated(UpdateFailed, err) from err
 
-    def _stored(self) -> dict[str, Any]:
-        """Return what is kept across restarts (see store.py)."""
-        return {
-            "guard": self.guard.state.as_dict(),
-            "rhythm": self.scheduler.state.as_dict(),
-            "panels": self.panels.as_dict(),
-            "unlisted": self.census.unlisted.as_dict(),
-            "auth": self.client.auth_state,
-            "info": asdict(self.identity.info),
-        }
-
     async def async_save(self) -> None:
         """Write what is kept across restarts now (on unload; otherwise it is written lazily)."""
-        await self._store.async_save(self._stored())
+        await self._store.async_save(self)
 
     async def _async_update_data(self) -> EnvoyLegacyData:
         """Read what the schedule says can have changed, then judge it.
@@ -324,7 +302,7 @@ class EnvoyLegacyCoordinator(DataUpdateCoordinator[EnvoyLegacyData]):
         )
         self.next_poll = next_poll
         self.update_interval = max(next_poll - now, timedelta(seconds=1))
-        self._store.async_delay_save(self._stored)
+        self._store.async_delay_save(self)
 
     def _guard(self, envoy: EnvoyData, now: datetime, peak: int) -> GuardedProduction:
         """Judge the reading with the energy guard (``peak``: see census.py), and log it."""

@@ -18,7 +18,24 @@ from . import issues
 from .const import DOMAIN, INFO_REFRESH_INTERVAL
 from .devices import register_envoy
 from .envoy_client import EnvoyClient, EnvoyInfo, EnvoyUnsupportedFirmwareError
-from .store import info_from_dict
+
+
+def info_from_dict(data: object) -> EnvoyInfo | None:
+    """Return a stored identity, or None when there is none or it is malformed."""
+    if not isinstance(data, dict):
+        return None
+    serial, firmware = data.get("serial"), data.get("firmware")
+    part_number, web_tokens = data.get("part_number"), data.get("web_tokens")
+    if (
+        not isinstance(serial, str)
+        or not isinstance(firmware, str)
+        or not isinstance(part_number, str | None)
+        or not isinstance(web_tokens, bool)
+    ):
+        return None
+    return EnvoyInfo(
+        serial=serial, firmware=firmware, part_number=part_number, web_tokens=web_tokens
+    )
 
 
 class EnvoyIdentity:
