@@ -7,7 +7,8 @@ Version 2 (key ``enphase_envoy_legacy.<entry id>.state``) holds each part under 
 - ``panels``: each inverter's estimated energy (panels.py);
 - ``unlisted``: since when each inverter has been missing from the Envoy's list (census.py);
 - ``auth``: the user the Envoy accepted, and whether it resets kept-alive connections (the
-  client's ``auth_state``);
+  client's ``auth_state``; also set by the migration of an entry whose keep-alive option
+  was off, see __init__.py);
 - ``info``: the Envoy's identity, so a restart need not read it (identity.py).
 
 Only this module knows these names: at setup the coordinator takes a ``Restored`` (each
@@ -134,6 +135,18 @@ class EntryStore:
             auth=auth if isinstance(auth, Mapping) else None,
             info=stored.get("info"),
         )
+
+    async def async_keep_connection_close(self) -> None:
+        """Start the client in Connection: close mode, keeping the rest as stored.
+
+        For an entry of release 1.2 whose keep-alive option was off (the migration to 1.3
+        drops the options): written into the ``auth`` part, where the client keeps what it
+        learned itself, as if it had found that the Envoy resets kept-alive connections.
+        """
+        stored = await self.async_load()
+        auth = stored.get("auth")
+        stored["auth"] = {**(auth if isinstance(auth, Mapping) else {}), "connection_close": True}
+        await self._store.async_save(stored)
 
     def async_delay_save(self, parts: EntryParts) -> None:
         """Write what the parts hold then, within SAVE_DELAY."""
