@@ -1,21 +1,22 @@
 """Polls the Envoy for the Enphase Envoy Legacy integration.
 
 The coordinator reads what the schedule says is due (schedule.py), maps the client's errors
-to Home Assistant's, and hands the reading to the HA-free parts that judge it: the energy
-guard (energy.py), the inverter census (census.py) and the panel energy (panels.py). Repair
-issues live in issues.py, what is kept across restarts in store.py.
+to Home Assistant's (errors.py), and hands the reading to the HA-free parts that judge it:
+the energy guard (energy.py), the inverter census (census.py) and the panel energy
+(panels.py); what a poll gives the entities is in data.py. The Envoy's identity is in
+identity.py, the device registry in devices.py, repair issues in issues.py, and what is
+kept across restarts in store.py.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from collections.abc import Iterable
 from datetime import datetime, timedelta
 
 from homeassistant.config_entries import ConfigEntry
 from homeassistant.const import CONF_HOST
 from homeassistant.core import HomeAssistant, callback
-from homeassistant.exceptions import ConfigEntryAuthFailed, ConfigEntryError, HomeAssistantError
+from homeassistant.exceptions import ConfigEntryAuthFailed, ConfigEntryError
 from homeassistant.helpers.aiohttp_client import async_get_clientsession
 from homeassistant.helpers.dispatcher import async_dispatcher_send
 from homeassistant.helpers.update_coordinator import DataUpdateCoordinator, UpdateFailed
@@ -23,13 +24,8 @@ from homeassistant.util import dt as dt_util
 
 from .census import UNLISTED_FOR_GOOD, CensusReading, InverterCensus, report_times
 from .config_flow import credentials_of
-from .const import (
-    AUTH_FAILURES_BEFORE_REAUTH,
-    CONF_SERIAL,
-    DOMAIN,
-    LOGGER,
-    PRODUCTION_INTERVAL,
-)
+from .const import AUTH_FAILURES_BEFORE_REAUTH, CONF_SERIAL, DOMAIN, LOGGER, PRODUCTION_INTERVAL
+from .data import EnvoyLegacyData, inverter_signal
 from .devices import inverter_devices, release_device
 from .energy import EnergyGuard
 from .energy_log import log_judgement
@@ -44,49 +40,23 @@ from .envoy_client import (
     EnvoyProduction,
     EnvoyUnsupportedFirmwareError,
 )
-from .errors import reason
+from .errors import translated
 from .identity import EnvoyIdentity
 from .issues import SilentInverters
 from .naming import entry_tag
-from .panels import PanelEnergy, PanelState
+from .panels import PanelEnergy
 from .schedule import RECHECK, PollScheduler
 from .store import EntryStore
 
+# EnvoyLegacyData and inverter_signal are imported from here by the entity platforms.
+__all__ = [
+    "EnvoyLegacyConfigEntry",
+    "EnvoyLegacyCoordinator",
+    "EnvoyLegacyData",
+    "inverter_signal",
+]
+
 type EnvoyLegacyConfigEntry = ConfigEntry[EnvoyLegacyCoordinator]
-
-
-@dataclass(frozen=True, kw_only=True)
-class EnvoyLegacyData:
-    """One poll: the Envoy's answer as it came, and what the sensors show of it."""
-
-    envoy: EnvoyData
-    production: GuardedProduction
-    # The inverters whose entities have something new to show since the last poll.
-    changed_inverters: frozenset[str] = field(default_factory=frozenset)
-    # The last inverter read's census (census.py) and each inverter's energy (panels.py).
-    census: CensusReading = field(default_factory=CensusReading)
-    panels: Mapping[str, PanelState] = field(default_factory=dict)
-
-    @property
-    def inverters(self) -> dict[str, EnvoyInverter]:
-        """Return the microinverters by serial."""
-        return self.envoy.inverters
-
-
-def inverter_signal(entry_id: str, inverter_serial: str) -> str:
-    """Return the dispatcher signal an inverter's entities listen to."""
-    return f"{DOMAIN}_{entry_id}_{inverter_serial}"
-
-
-def _translated[E: HomeAssistantError](kind: type[E], err: EnvoyError) -> E:
-    """Return a Home Assistant exception saying what a client error means, in translation.
-
-    Home Assistant logs the message of a failed poll at ERROR: it names the reason only,
-    never the client's own message, which may hold the Envoy's address or its challenge
-    (see errors.py). That message goes to DEBUG.
-    """
-    LOGGER.debug("Envoy request failed: %s", err)
-    return kind(translation_domain=DOMAIN, translation_key=reason(err))
 
 
 class EnvoyLegacyCoordinator(DataUpdateCoordinator[EnvoyLegacyData]):
@@ -148,9 +118,9 @@ class EnvoyLegacyCoordinator(DataUpdateCoordinator[EnvoyLegacyData]):
         try:
             await self.identity.async_read()
         except EnvoyUnsupportedFirmwareError as err:
-            raise _translated(ConfigEntryError, err) from err
+            raise translated(ConfigEntryError, err) from err
         except EnvoyError as err:
-            raise _translated(UpdateFailed, err) from err
+            raise translated(UpdateFailed, err) from err
 
     async def async_save(self) -> None:
         """Write what is kept across restarts now (on unload; otherwise it is written lazily)."""
@@ -179,8 +149,8 @@ class EnvoyLegacyCoordinator(DataUpdateCoordinator[EnvoyLegacyData]):
             if isinstance(err, EnvoyAuthenticationError):
                 self._auth_failures += 1
                 if self._auth_failures >= AUTH_FAILURES_BEFORE_REAUTH:
-                    raise _translated(ConfigEntryAuthFailed, err) from err
-            raise _translated(UpdateFailed, err) from err
+                    raise translated(ConfigEntryAuthFailed, err) from err
+            raise translated(UpdateFailed, err) from err
         self._log_connection_close()
         self._auth_failures = 0
         day = now.date().isoformat()
@@ -290,7 +260,7 @@ class EnvoyLegacyCoordinator(DataUpdateCoordinator[EnvoyLegacyData]):
             await self.identity.async_read()
         except EnvoyUnsupportedFirmwareError as err:
             kind = ConfigEntryError if self.data is None else UpdateFailed
-            raise _translated(kind, err) from err
+            raise translated(kind, err) from err
         except EnvoyError:
             LOGGER.debug("Envoy %s: /info.xml unreadable too", self.tag)
 
