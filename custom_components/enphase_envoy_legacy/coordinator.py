@@ -22,11 +22,11 @@ from homeassistant.helpers.dispatcher import async_dispatcher_send
 from homeassistant.helpers.update_coordinator import DataUpdateCoordinator, UpdateFailed
 from homeassistant.util import dt as dt_util
 
-from .census import UNLISTED_FOR_GOOD, CensusReading, InverterCensus, report_times
+from .census import CensusReading, InverterCensus, report_times
 from .config_flow import credentials_of
 from .const import AUTH_FAILURES_BEFORE_REAUTH, CONF_SERIAL, DOMAIN, LOGGER, PRODUCTION_INTERVAL
 from .data import EnvoyLegacyData, inverter_signal
-from .devices import inverter_devices, release_device
+from .devices import forget_inverters, inverter_devices
 from .energy import EnergyGuard
 from .energy_log import log_judgement
 from .energy_state import GuardedProduction
@@ -144,8 +144,9 @@ class EnvoyLegacyCoordinator(DataUpdateCoordinator[EnvoyLegacyData]):
             self._log_connection_close()
             # The Envoy may come back upgraded: read its identity again first.
             self.identity.due = None
-            if not read_info:
-                await self._async_diagnose()
+            if not read_info and (upgraded := await self.identity.async_diagnose()):
+                kind = ConfigEntryError if self.data is None else UpdateFailed
+                raise translated(kind, upgraded) from upgraded
             if isinstance(err, EnvoyAuthenticationError):
                 self._auth_failures += 1
                 if self._auth_failures >= AUTH_FAILURES_BEFORE_REAUTH:
@@ -254,16 +255,6 @@ class EnvoyLegacyCoordinator(DataUpdateCoordinator[EnvoyLegacyData]):
             production = reading
         return EnvoyData(production=production, inverters=inverters), reports, fresh
 
-    async def _async_diagnose(self) -> None:
-        """After a failed poll, read /info.xml: an Envoy on token firmware says so there."""
-        try:
-            await self.identity.async_read()
-        except EnvoyUnsupportedFirmwareError as err:
-            kind = ConfigEntryError if self.data is None else UpdateFailed
-            raise translated(kind, err) from err
-        except EnvoyError:
-            LOGGER.debug("Envoy %s: /info.xml unreadable too", self.tag)
-
     def _schedule_next(self, now: datetime) -> None:
         """Set the time until the next poll, and the lazy write of what was learned."""
         midnight = dt_util.start_of_local_day(now) + timedelta(days=1)
@@ -294,15 +285,8 @@ class EnvoyLegacyCoordinator(DataUpdateCoordinator[EnvoyLegacyData]):
             inverters, now.timestamp(), interval=interval, known=known, reports=reports
         )
         self.silent_inverters.update(inverters, census.retired, now)
+        forget_inverters(self.hass, entry_id, devices, census.forgotten, self.tag)
         for serial in census.forgotten:
-            if (device_id := devices.get(serial)) is not None:
-                release_device(self.hass, entry_id, device_id)
             self.panels.panels.pop(serial, None)
             self.silent_inverters.forget(serial)
-            LOGGER.info(
-                "Envoy %s: forgot microinverter %s, not listed for %d days",
-                self.tag,
-                serial,
-                UNLISTED_FOR_GOOD // 86400,
-            )
         return census

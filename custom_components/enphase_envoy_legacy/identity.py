@@ -15,9 +15,10 @@ from homeassistant.helpers.update_coordinator import UpdateFailed
 from homeassistant.util import dt as dt_util
 
 from . import issues
-from .const import DOMAIN, INFO_REFRESH_INTERVAL
+from .const import DOMAIN, INFO_REFRESH_INTERVAL, LOGGER
 from .devices import register_envoy
-from .envoy_client import EnvoyClient, EnvoyInfo, EnvoyUnsupportedFirmwareError
+from .envoy_client import EnvoyClient, EnvoyError, EnvoyInfo, EnvoyUnsupportedFirmwareError
+from .naming import entry_tag
 
 
 def info_from_dict(data: object) -> EnvoyInfo | None:
@@ -79,6 +80,20 @@ class EnvoyIdentity:
         if info.serial != serial:
             raise UpdateFailed(translation_domain=DOMAIN, translation_key="serial_mismatch")
         self._keep(info)
+
+    async def async_diagnose(self) -> EnvoyUnsupportedFirmwareError | None:
+        """After a failed poll, read /info.xml: return the error of an Envoy on token firmware.
+
+        An Envoy on token firmware says so there (and its repair issue is raised); when the
+        Envoy cannot be read at all, that goes to DEBUG: the poll's own error says it.
+        """
+        try:
+            await self.async_read()
+        except EnvoyUnsupportedFirmwareError as err:
+            return err
+        except EnvoyError:
+            LOGGER.debug("Envoy %s: /info.xml unreadable too", entry_tag(self.entry_id))
+        return None
 
     def _keep(self, info: EnvoyInfo) -> None:
         """Keep the identity until the next daily read, and the Envoy's device up to date."""
