@@ -36,7 +36,8 @@ from .energy_state import GuardState
 from .envoy_client import EnvoyClient
 from .identity import EnvoyIdentity
 from .panels import PanelEnergy
-from .schedule import PollScheduler, RhythmState
+from .schedule import PollScheduler
+from .schedule_state import RhythmState
 
 STORE_VERSION: Final = 2
 # How often what was learned is written at most (seconds); and on unload.
