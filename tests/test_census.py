@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import logging
 import math
 from datetime import UTC, datetime
 
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -118,3 +120,31 @@ def test_a_problem_that_begins_changes_the_inverter() -> None:
     reading = census.read({**listed, "A": inverter("A", later)}, later, interval=300)
     assert reading.problems == {"B"}
     assert reading.changed == {"A", "B"}
+
+
+def test_an_empty_list_keeps_the_last_records(caplog: pytest.LogCaptureFixture) -> None:
+    """The Envoy lists none at all (at night, now and then): the last records are read again.
+
+    Only a list with nobody at all is replaced: an inverter missing from a list that holds
+    others is gone, and before any list was read there is nothing to keep.
+    """
+    caplog.set_level(logging.DEBUG)
+    now = 1_000_000.0
+    census = InverterCensus()
+    assert census.keep_through_empty_lists({}, "tag") == {}
+    listed = {"A": inverter("A", now), "B": inverter("B", now)}
+    assert census.keep_through_empty_lists(listed, "tag") is listed
+    census.read(listed, now, interval=300)
+    assert "listed no inverters" not in caplog.text
+
+    kept = census.keep_through_empty_lists({}, "tag")
+    assert kept == listed
+    assert "Envoy tag listed no inverters; keeping the last records" in caplog.text
+    # Read again, the kept records change nothing and unlist nobody.
+    reading = census.read(kept, now + 300, interval=300, known={"A", "B"})
+    assert reading.changed == frozenset()
+    assert reading.known == 2
+    assert census.unlisted.as_dict() == {}
+
+    fewer = {"A": inverter("A", now + 600)}
+    assert census.keep_through_empty_lists(fewer, "tag") is fewer

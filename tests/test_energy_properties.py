@@ -31,10 +31,9 @@ from zoneinfo import ZoneInfo
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from custom_components.enphase_envoy_legacy.energy import (
-    LIFETIME_YEARS,
+from custom_components.enphase_envoy_legacy.energy import LIFETIME_YEARS, EnergyGuard
+from custom_components.enphase_envoy_legacy.energy_state import (
     MAX_STORED,
-    EnergyGuard,
     GuardedProduction,
     GuardState,
 )

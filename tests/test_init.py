@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import logging
+from typing import Any
+
 import pytest
 from homeassistant.config_entries import ConfigEntryState
 from homeassistant.const import CONF_HOST
@@ -11,8 +14,9 @@ from pytest_homeassistant_custom_component.common import MockConfigEntry
 
 from custom_components.enphase_envoy_legacy.const import CONF_SERIAL, DOMAIN
 from custom_components.enphase_envoy_legacy.naming import entry_title
-from tests.helpers import device
+from tests.helpers import device, store_key
 from tests.simulator import PATH_INFO, PATH_INVERTERS, PATH_PRODUCTION, EnvoySimulator
+from tests.test_store import legacy_key, stored_by_release_1_3
 
 
 async def test_setup_and_unload(
@@ -86,21 +90,33 @@ async def test_migration_masks_the_serial_in_the_title(
     assert entry.options == {}
 
 
-async def test_migration_drops_the_options(hass: HomeAssistant, simulator: EnvoySimulator) -> None:
-    """An entry as release 1.2 wrote it loses its options, and they no longer count.
-
-    A metered Envoy's production is read every 60 s whatever the entry said, connections are
-    kept open, and there is no options flow left to set them again.
-    """
-    entry = MockConfigEntry(
+def release_1_2_entry(simulator: EnvoySimulator, options: dict[str, Any]) -> MockConfigEntry:
+    """Return an entry as release 1.2 wrote it, with these options."""
+    return MockConfigEntry(
         domain=DOMAIN,
         title=entry_title(simulator.serial),
         version=1,
         minor_version=2,
         unique_id=simulator.serial,
         data={CONF_HOST: simulator.host, CONF_SERIAL: simulator.serial},
-        options={"scan_interval": 120, "keep_alive": False},
+        options=options,
     )
+
+
+@pytest.mark.parametrize("options", [{"scan_interval": 120, "keep_alive": True}, {"a": 1}])
+async def test_migration_drops_the_options(
+    hass: HomeAssistant,
+    simulator: EnvoySimulator,
+    hass_storage: dict[str, Any],
+    options: dict[str, Any],
+) -> None:
+    """An entry as release 1.2 wrote it loses its options, and they no longer count.
+
+    A metered Envoy's production is read every 60 s whatever the entry said, connections are
+    kept open (keep-alive on, or never set), and there is no options flow left to set them
+    again. Nothing is written to the store for it.
+    """
+    entry = release_1_2_entry(simulator, options)
     entry.add_to_hass(hass)
     assert await hass.config_entries.async_setup(entry.entry_id)
     await hass.async_block_till_done()
@@ -112,7 +128,48 @@ async def test_migration_drops_the_options(hass: HomeAssistant, simulator: Envoy
     assert entry.runtime_data.scheduler.production_interval == 60
     assert simulator.requests
     assert all(request.keep_alive for request in simulator.requests)
+    assert not entry.runtime_data.client.connection_close
+    assert store_key(entry.entry_id) not in hass_storage
     assert not entry.supports_options
+
+
+@pytest.mark.parametrize("stored", ["none", "release 1.3"])
+async def test_migration_keeps_keep_alive_off(
+    hass: HomeAssistant,
+    simulator: EnvoySimulator,
+    hass_storage: dict[str, Any],
+    caplog: pytest.LogCaptureFixture,
+    stored: str,
+) -> None:
+    """Keep-alive was switched off: the client starts in Connection: close mode.
+
+    The entry loses its options all the same; the mode is noted in the store's ``auth`` part
+    (where the client keeps what it learns), next to what was stored already, which stays.
+    Nothing is logged about it: the Envoy did not just turn out to reset connections.
+    """
+    caplog.set_level(logging.INFO, logger=DOMAIN)
+    entry = release_1_2_entry(simulator, {"scan_interval": 120, "keep_alive": False})
+    if stored != "none":
+        old = legacy_key(entry.entry_id)
+        data = stored_by_release_1_3(simulator)
+        hass_storage[old] = {"version": 1, "minor_version": 1, "key": old, "data": data}
+    entry.add_to_hass(hass)
+    assert await hass.config_entries.async_setup(entry.entry_id)
+    await hass.async_block_till_done()
+    assert entry.state is ConfigEntryState.LOADED
+    assert (entry.minor_version, entry.options) == (3, {})
+    assert entry.data == {CONF_HOST: simulator.host, CONF_SERIAL: simulator.serial}
+    assert entry.runtime_data.client.connection_close
+    assert simulator.requests
+    assert not any(request.keep_alive for request in simulator.requests)
+    assert "resets kept-alive connections" not in caplog.text
+    kept = hass_storage[store_key(entry.entry_id)]["data"]
+    if stored == "none":
+        assert kept == {"auth": {"connection_close": True}}
+    else:
+        assert kept["auth"] == {"user": "envoy", "connection_close": True}
+        assert kept["guard"]["lifetime"] == 120_000_000
+        assert kept["panels"] == data["panels"]
 
 
 @pytest.mark.parametrize(("version", "minor_version"), [(2, 1), (1, 4)])

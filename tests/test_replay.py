@@ -31,7 +31,8 @@ from pytest_homeassistant_custom_component.components.recorder.common import (
     do_adhoc_statistics,
 )
 
-from custom_components.enphase_envoy_legacy.energy import EnergyGuard, GuardedProduction
+from custom_components.enphase_envoy_legacy.energy import EnergyGuard
+from custom_components.enphase_envoy_legacy.energy_state import GuardedProduction
 from custom_components.enphase_envoy_legacy.envoy_client import EnvoyProduction
 from tests.helpers import poll, state
 from tests.simulator import PATH_INVERTERS, PATH_PRODUCTION, EnvoySimulator
@@ -232,7 +233,7 @@ async def test_energy_dashboard_replay(
     await hass.config.async_set_time_zone("Europe/Amsterdam")
     freezer.move_to("2026-06-20T22:00:00+00:00")  # local midnight
     with patch(
-        "custom_components.enphase_envoy_legacy.coordinator.EnergyGuard",
+        "custom_components.enphase_envoy_legacy.store.EnergyGuard",
         EnergyGuard if guard == "on" else PassThroughGuard,
     ):
         mock_config_entry.add_to_hass(hass)

@@ -26,8 +26,8 @@ from custom_components.enphase_envoy_legacy.schedule import (
     RECHECK,
     SETTLE,
     PollScheduler,
-    RhythmState,
 )
+from custom_components.enphase_envoy_legacy.schedule_state import RhythmState
 
 # The D5.0.62 capture's burst: 40 inverters over 59 s.
 OFFSETS = [0, 0, 1, 2, 4, 6, 8, 8, 11, 11, 13, 15, 16, 18, 19, 20, 21, 24, 25, 26, 28, 29, 30]
@@ -300,39 +300,6 @@ def test_read_mid_burst_is_completed() -> None:
     middle = site.bursts[12] + 30
     scheduler.inverters_seen(middle, site.reports(middle))
     assert scheduler.next_poll(middle) == site.bursts[12] + 59 + SETTLE
-
-
-@pytest.mark.parametrize(
-    "stored",
-    [
-        None,
-        "garbage",
-        {"interval": "soon"},
-        {"interval": float("nan")},
-        {"interval": True},
-        {"spreads": [None]},
-        {"spreads": 5},
-        {"meter_evidence": "some"},
-    ],
-)
-def test_malformed_stored_rhythm_starts_over(stored: object) -> None:
-    """Whatever is stored, the scheduler starts; malformed memories are forgotten."""
-    assert RhythmState.from_dict(stored) == RhythmState()
-
-
-def test_stored_rhythm_round_trip() -> None:
-    """What is stored is what comes back."""
-    state = RhythmState(
-        interval=900.0,
-        pending_interval=300.0,
-        burst_start=START,
-        burst_end=START + 59,
-        spreads=[59.0],
-        metered=False,
-        unchanged=3,
-        meter_evidence=1,
-    )
-    assert RhythmState.from_dict(state.as_dict()) == state
 
 
 def test_reports_that_never_pause() -> None:

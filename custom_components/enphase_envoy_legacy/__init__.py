@@ -23,7 +23,9 @@ async def async_migrate_entry(hass: HomeAssistant, entry: EnvoyLegacyConfigEntry
     the title into its log. A title the user chose stays as it is.
     1.2 -> 1.3: the options (polling interval, keep-alive) are gone: a metered Envoy's totals
     are read every PRODUCTION_INTERVAL, and the client notices an Envoy that resets
-    connections on its own.
+    connections on its own. Keep-alive switched off is not forgotten: the user knew that
+    Envoy resets kept-alive connections, so its client starts in Connection: close mode
+    (noted in the store's ``auth`` part, where the client keeps what it learns itself).
     """
     # (Home Assistant itself refuses an entry of a newer major version.)
     if entry.minor_version < 2:  # noqa: PLR2004 - the version this step migrates to
@@ -32,6 +34,8 @@ async def async_migrate_entry(hass: HomeAssistant, entry: EnvoyLegacyConfigEntry
         hass.config_entries.async_update_entry(entry, title=title, minor_version=2)
         LOGGER.debug("Migrated an entry to version 1.2")
     if entry.minor_version < 3:  # noqa: PLR2004 - the version this step migrates to
+        if entry.options.get("keep_alive") is False:
+            await EntryStore(hass, entry.entry_id).async_keep_connection_close()
         hass.config_entries.async_update_entry(entry, options={}, minor_version=3)
         LOGGER.debug("Migrated an entry to version 1.3")
     return True

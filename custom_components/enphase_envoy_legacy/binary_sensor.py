@@ -13,7 +13,8 @@ from homeassistant.components.binary_sensor.const import BinarySensorDeviceClass
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
-from .coordinator import EnvoyLegacyConfigEntry, EnvoyLegacyData
+from .coordinator import EnvoyLegacyConfigEntry
+from .data import EnvoyLegacyData
 from .entity import EnvoyLegacyInverterEntity, async_add_inverter_entities
 
 # Every entity reads the coordinator's data; none makes a request of its own.

@@ -15,6 +15,10 @@ it returns a small frozen CensusReading:
   maximum taken within 0 to MAX_MICROINVERTER_W: the energy guard's bound;
 - ``forgotten``: the inverters gone for good (below).
 
+Before a list is read, InverterCensus.keep_through_empty_lists says which list to read: some
+firmware answers an empty list at night every few hours, which would make every inverter
+unavailable; the last records are kept then.
+
 An inverter that is replaced or removed stays listed until an installer removes it from the
 Envoy; once the Envoy no longer lists it, its device can be deleted by hand (Home Assistant's
 stale-device rule). One that has been unlisted for UNLISTED_FOR_GOOD is gone for good: the
@@ -31,7 +35,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Final
 
-from .const import MAX_MICROINVERTER_W, RETIRED_INVERTER_AFTER
+from .const import LOGGER, MAX_MICROINVERTER_W, RETIRED_INVERTER_AFTER
 from .envoy_client import EnvoyInverter
 from .panels import FUTURE_SLACK, reporting_count, reporting_problems
 
@@ -114,6 +118,20 @@ class InverterCensus:
         self.unlisted = UnlistedInverters(unlisted)
         self.last = CensusReading()
         self._inverters: Mapping[str, EnvoyInverter] = {}
+
+    def keep_through_empty_lists(
+        self, listed: dict[str, EnvoyInverter], tag: str
+    ) -> dict[str, EnvoyInverter]:
+        """Return the list to read: the last records when the Envoy lists none at all.
+
+        Some firmware answers an empty list at night every few hours; an inverter that is
+        really gone disappears from a list that still holds the others. ``tag`` names the
+        entry in the log.
+        """
+        if listed or not self._inverters:
+            return listed
+        LOGGER.debug("Envoy %s listed no inverters; keeping the last records", tag)
+        return dict(self._inverters)
 
     def read(
         self,

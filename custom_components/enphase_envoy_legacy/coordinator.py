@@ -1,38 +1,35 @@
 """Polls the Envoy for the Enphase Envoy Legacy integration.
 
 The coordinator reads what the schedule says is due (schedule.py), maps the client's errors
-to Home Assistant's, and hands the reading to the HA-free parts that judge it: the energy
-guard (energy.py), the inverter census (census.py) and the panel energy (panels.py). Repair
-issues live in issues.py, what is kept across restarts in store.py.
+to Home Assistant's (errors.py), and hands the reading to the HA-free parts that judge it:
+the energy guard (energy.py), the inverter census (census.py) and the panel energy
+(panels.py); what a poll gives the entities is in data.py. The Envoy's identity is in
+identity.py, the device registry in devices.py, repair issues in issues.py, and what is
+kept across restarts in store.py.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
-from dataclasses import asdict, dataclass, field
+from collections.abc import Iterable
 from datetime import datetime, timedelta
-from typing import Any
 
 from homeassistant.config_entries import ConfigEntry
 from homeassistant.const import CONF_HOST
 from homeassistant.core import HomeAssistant, callback
-from homeassistant.exceptions import ConfigEntryAuthFailed, ConfigEntryError, HomeAssistantError
+from homeassistant.exceptions import ConfigEntryAuthFailed, ConfigEntryError
 from homeassistant.helpers.aiohttp_client import async_get_clientsession
 from homeassistant.helpers.dispatcher import async_dispatcher_send
 from homeassistant.helpers.update_coordinator import DataUpdateCoordinator, UpdateFailed
 from homeassistant.util import dt as dt_util
 
-from .census import UNLISTED_FOR_GOOD, CensusReading, InverterCensus, report_times
+from .census import CensusReading, InverterCensus, report_times
 from .config_flow import credentials_of
-from .const import (
-    AUTH_FAILURES_BEFORE_REAUTH,
-    CONF_SERIAL,
-    DOMAIN,
-    LOGGER,
-    PRODUCTION_INTERVAL,
-)
-from .devices import inverter_devices, release_device
-from .energy import EnergyGuard, GuardedProduction, GuardState, log_judgement
+from .const import AUTH_FAILURES_BEFORE_REAUTH, CONF_SERIAL, DOMAIN, LOGGER, PRODUCTION_INTERVAL
+from .data import EnvoyLegacyData, inverter_signal, panel_signal
+from .devices import forget_inverters, inverter_devices
+from .energy import EnergyGuard
+from .energy_log import log_judgement
+from .energy_state import GuardedProduction
 from .envoy_client import (
     DEFAULT_TIMEOUT,
     EnvoyAuthenticationError,
@@ -43,57 +40,16 @@ from .envoy_client import (
     EnvoyProduction,
     EnvoyUnsupportedFirmwareError,
 )
-from .errors import reason
+from .errors import translated
 from .identity import EnvoyIdentity
 from .issues import SilentInverters
 from .naming import entry_tag
 from .pacing import PanelWrites
-from .panels import PanelEnergy, PanelState
-from .schedule import RECHECK, PollScheduler, RhythmState
+from .panels import PanelEnergy
+from .schedule import RECHECK, PollScheduler
 from .store import EntryStore
 
 type EnvoyLegacyConfigEntry = ConfigEntry[EnvoyLegacyCoordinator]
-
-
-@dataclass(frozen=True, kw_only=True)
-class EnvoyLegacyData:
-    """One poll: the Envoy's answer as it came, and what the sensors show of it."""
-
-    envoy: EnvoyData
-    production: GuardedProduction
-    # The inverters whose entities have something new to show since the last poll, and
-    # those whose panel energy sensors have (listed or unlisted, or written now: pacing.py).
-    changed_inverters: frozenset[str] = field(default_factory=frozenset)
-    changed_panels: frozenset[str] = field(default_factory=frozenset)
-    # The last inverter read's census (census.py) and each inverter's energy (panels.py).
-    census: CensusReading = field(default_factory=CensusReading)
-    panels: Mapping[str, PanelState] = field(default_factory=dict)
-
-    @property
-    def inverters(self) -> dict[str, EnvoyInverter]:
-        """Return the microinverters by serial."""
-        return self.envoy.inverters
-
-
-def inverter_signal(entry_id: str, inverter_serial: str) -> str:
-    """Return the dispatcher signal an inverter's entities listen to."""
-    return f"{DOMAIN}_{entry_id}_{inverter_serial}"
-
-
-def panel_signal(entry_id: str, inverter_serial: str) -> str:
-    """Return the dispatcher signal an inverter's panel energy sensors listen to."""
-    return f"{DOMAIN}_{entry_id}_{inverter_serial}_panel"
-
-
-def _translated[E: HomeAssistantError](kind: type[E], err: EnvoyError) -> E:
-    """Return a Home Assistant exception saying what a client error means, in translation.
-
-    Home Assistant logs the message of a failed poll at ERROR: it names the reason only,
-    never the client's own message, which may hold the Envoy's address or its challenge
-    (see errors.py). That message goes to DEBUG.
-    """
-    LOGGER.debug("Envoy request failed: %s", err)
-    return kind(translation_domain=DOMAIN, translation_key=reason(err))
 
 
 class EnvoyLegacyCoordinator(DataUpdateCoordinator[EnvoyLegacyData]):
@@ -146,44 +102,23 @@ class EnvoyLegacyCoordinator(DataUpdateCoordinator[EnvoyLegacyData]):
         derived from the serial), so setup costs only the two reads of a poll and the one
         Digest challenge of a new client.
         """
-        stored = await self._store.async_load()
-        guard = stored.get("guard", {})
-        guard_state = GuardState.from_dict(guard) if isinstance(guard, Mapping) else None
-        if guard_state is None:
-            LOGGER.warning(
-                "The stored state of the energy guard of entry %s is malformed; starting"
-                " the energy guard afresh",
-                self.config_entry.entry_id,
-            )
-        self.guard = EnergyGuard(guard_state)
-        self.scheduler.state = RhythmState.from_dict(stored.get("rhythm"))
-        self.panels = PanelEnergy(stored.get("panels"))
-        self.census = InverterCensus(stored.get("unlisted"))
-        self.client.restore_auth(stored.get("auth"))
+        restored = await self._store.async_restore()
+        self.guard, self.panels, self.census = restored.guard, restored.panels, restored.census
+        self.scheduler.state = restored.rhythm
+        self.client.restore_auth(restored.auth)
         self._said_connection_close = self.client.connection_close
-        if self.identity.restore(stored.get("info")):
+        if self.identity.restore(restored.info):
             return
         try:
             await self.identity.async_read()
         except EnvoyUnsupportedFirmwareError as err:
-            raise _translated(ConfigEntryError, err) from err
+            raise translated(ConfigEntryError, err) from err
         except EnvoyError as err:
-            raise _translated(UpdateFailed, err) from err
-
-    def _stored(self) -> dict[str, Any]:
-        """Return what is kept across restarts (see store.py)."""
-        return {
-            "guard": self.guard.state.as_dict(),
-            "rhythm": self.scheduler.state.as_dict(),
-            "panels": self.panels.as_dict(),
-            "unlisted": self.census.unlisted.as_dict(),
-            "auth": self.client.auth_state,
-            "info": asdict(self.identity.info),
-        }
+            raise translated(UpdateFailed, err) from err
 
     async def async_save(self) -> None:
         """Write what is kept across restarts now (on unload; otherwise it is written lazily)."""
-        await self._store.async_save(self._stored())
+        await self._store.async_save(self)
 
     async def _async_update_data(self) -> EnvoyLegacyData:
         """Read what the schedule says can have changed, then judge it.
@@ -203,13 +138,14 @@ class EnvoyLegacyCoordinator(DataUpdateCoordinator[EnvoyLegacyData]):
             self._log_connection_close()
             # The Envoy may come back upgraded: read its identity again first.
             self.identity.due = None
-            if not read_info:
-                await self._async_diagnose()
+            if not read_info and (upgraded := await self.identity.async_diagnose()):
+                kind = ConfigEntryError if self.data is None else UpdateFailed
+                raise translated(kind, upgraded) from upgraded
             if isinstance(err, EnvoyAuthenticationError):
                 self._auth_failures += 1
                 if self._auth_failures >= AUTH_FAILURES_BEFORE_REAUTH:
-                    raise _translated(ConfigEntryAuthFailed, err) from err
-            raise _translated(UpdateFailed, err) from err
+                    raise translated(ConfigEntryAuthFailed, err) from err
+            raise translated(UpdateFailed, err) from err
         self._log_connection_close()
         self._auth_failures = 0
         day = now.date().isoformat()
@@ -305,7 +241,8 @@ class EnvoyLegacyCoordinator(DataUpdateCoordinator[EnvoyLegacyData]):
         new_reports = False
         reports: dict[str, float] | None = None
         if fetch.inverters or previous is None:
-            inverters = self._keep_inverters_through_empty_lists(await self.client.inverters())
+            listed = await self.client.inverters()
+            inverters = self.census.keep_through_empty_lists(listed, self.tag)
             # A report dated ahead of the clock is neither counted nor learned from.
             reports = report_times(inverters, timestamp)
             new_reports = self.scheduler.inverters_seen(timestamp, reports)
@@ -320,16 +257,6 @@ class EnvoyLegacyCoordinator(DataUpdateCoordinator[EnvoyLegacyData]):
             production = reading
         return EnvoyData(production=production, inverters=inverters), reports, fresh
 
-    async def _async_diagnose(self) -> None:
-        """After a failed poll, read /info.xml: an Envoy on token firmware says so there."""
-        try:
-            await self.identity.async_read()
-        except EnvoyUnsupportedFirmwareError as err:
-            kind = ConfigEntryError if self.data is None else UpdateFailed
-            raise _translated(kind, err) from err
-        except EnvoyError:
-            LOGGER.debug("Envoy %s: /info.xml unreadable too", self.tag)
-
     def _schedule_next(self, now: datetime) -> None:
         """Set the time until the next poll, and the lazy write of what was learned."""
         midnight = dt_util.start_of_local_day(now) + timedelta(days=1)
@@ -338,21 +265,7 @@ class EnvoyLegacyCoordinator(DataUpdateCoordinator[EnvoyLegacyData]):
         )
         self.next_poll = next_poll
         self.update_interval = max(next_poll - now, timedelta(seconds=1))
-        self._store.async_delay_save(self._stored)
-
-    def _keep_inverters_through_empty_lists(
-        self, inverters: dict[str, EnvoyInverter]
-    ) -> dict[str, EnvoyInverter]:
-        """Keep the last inverter records when the Envoy lists none at all.
-
-        Some firmware answers an empty list at night every few hours; an inverter that is
-        really gone disappears from a list that still holds the others.
-        """
-        previous = self.data.inverters if self.data is not None else {}
-        if inverters or not previous:
-            return inverters
-        LOGGER.debug("Envoy %s listed no inverters; keeping the last records", self.tag)
-        return previous
+        self._store.async_delay_save(self)
 
     def _guard(self, envoy: EnvoyData, now: datetime, peak: int) -> GuardedProduction:
         """Judge the reading with the energy guard (``peak``: see census.py), and log it."""
@@ -374,16 +287,9 @@ class EnvoyLegacyCoordinator(DataUpdateCoordinator[EnvoyLegacyData]):
             inverters, now.timestamp(), interval=interval, known=known, reports=reports
         )
         self.silent_inverters.update(inverters, census.retired, now)
+        forget_inverters(self.hass, entry_id, devices, census.forgotten, self.tag)
         for serial in census.forgotten:
-            if (device_id := devices.get(serial)) is not None:
-                release_device(self.hass, entry_id, device_id)
             self.panels.panels.pop(serial, None)
             self.pacing.forget(serial)
             self.silent_inverters.forget(serial)
-            LOGGER.info(
-                "Envoy %s: forgot microinverter %s, not listed for %d days",
-                self.tag,
-                serial,
-                UNLISTED_FOR_GOOD // 86400,
-            )
         return census

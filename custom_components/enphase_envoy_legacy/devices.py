@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
+
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers import device_registry as dr
 
-from .const import DOMAIN, MANUFACTURER, MODEL_BY_PART_NUMBER
+from .census import UNLISTED_FOR_GOOD
+from .const import DOMAIN, LOGGER, MANUFACTURER, MODEL_BY_PART_NUMBER
 from .envoy_client import EnvoyInfo
 
 
@@ -42,3 +45,25 @@ def inverter_devices(hass: HomeAssistant, entry_id: str, serial: str) -> dict[st
 def release_device(hass: HomeAssistant, entry_id: str, device_id: str) -> None:
     """Take a device out of the entry (Home Assistant removes a device left with no entry)."""
     dr.async_get(hass).async_update_device(device_id, remove_config_entry_id=entry_id)
+
+
+def forget_inverters(
+    hass: HomeAssistant,
+    entry_id: str,
+    devices: Mapping[str, str],
+    serials: Iterable[str],
+    tag: str,
+) -> None:
+    """Release the devices of inverters gone for good (census.py), and say so in the log.
+
+    ``devices``: inverter_devices of the entry; ``tag`` names the entry in the log.
+    """
+    for serial in serials:
+        if (device_id := devices.get(serial)) is not None:
+            release_device(hass, entry_id, device_id)
+        LOGGER.info(
+            "Envoy %s: forgot microinverter %s, not listed for %d days",
+            tag,
+            serial,
+            UNLISTED_FOR_GOOD // 86400,
+        )

@@ -45,19 +45,20 @@ stays far below 2**53: what a float, and Home Assistant's store, hold exactly.
 The reported lifetime therefore never decreases and never grows faster than the site can
 produce. "Energy today" is derived from it (the reported lifetime minus its value at the
 start of the local day, never above ``C * 24 h``), so a late, partial or DST-shifted reset of
-the Envoy's own daily counter cannot show as a spike either. This module has no Home
-Assistant imports.
+the Envoy's own daily counter cannot show as a spike either.
+
+What the guard remembers across restarts and what it shows are in energy_state.py, what it
+says in the log in energy_log.py. This module has no Home Assistant imports.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import replace
 from datetime import datetime
-from typing import Any, Final
+from typing import Final
 
-from .const import LOGGER
+from .energy_state import GuardedProduction, GuardState
 from .envoy_client import EnvoyProduction
 
 # Sites on legacy Envoys are homes and small businesses: a few kW to a few tens of kW. The
@@ -83,118 +84,12 @@ LIFETIME_YEARS: Final = 50
 HOURS_PER_YEAR: Final = 8766  # 365.25 days
 HOURS_PER_DAY: Final = 24
 DAYS_PER_WEEK: Final = 7
-# Every integer the guard stores or reports stays within what a float holds exactly.
-MAX_STORED: Final = 2**53
 
 # A new counter level is believed once it has lasted this long over this many readings.
 # A reboot's zeros last 2-3 minutes and connection glitches one or two polls; a real wrap
 # or replacement lasts for good, so a quarter of an hour loses little and risks nothing.
 REBASE_READINGS: Final = 3
 REBASE_AFTER_SECONDS: Final = 15 * 60
-
-
-def _count(value: object) -> int:
-    """Return a stored integer within 0..MAX_STORED, or raise ValueError."""
-    if type(value) is not int or not 0 <= value <= MAX_STORED:
-        raise ValueError(value)
-    return value
-
-
-def _optional_count(value: object) -> int | None:
-    """Return a stored integer within 0..MAX_STORED or None, or raise ValueError."""
-    return None if value is None else _count(value)
-
-
-def _number(value: object) -> float:
-    """Return a stored finite number (seconds, or Wh of credit), or raise ValueError."""
-    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
-        raise ValueError(value)
-    return float(value)
-
-
-def _optional_number(value: object) -> float | None:
-    """Return a stored finite number or None, or raise ValueError."""
-    return None if value is None else _number(value)
-
-
-@dataclass(kw_only=True)
-class GuardState:
-    """What the guard remembers, stored across restarts."""
-
-    envoy_lifetime: int | None = None  # the last accepted reading of the Envoy's counter
-    lifetime: int | None = None  # the guarded lifetime the sensor reports
-    accepted_at: float | None = None  # when the last reading was accepted (epoch seconds)
-    accepted_power: int = 0  # the power (W) reported with it
-    peak_power: int = 0  # what the site's microinverters can produce together (W)
-    day: str | None = None  # the local date "today" counts from
-    day_start: int | None = None  # the guarded lifetime at the start of that day
-    seven_days: int | None = None  # the last good "last seven days" value
-    held_since: float | None = None  # when readings started being held back
-    # Readings out of line with the last accepted one: (epoch seconds, counter, power W).
-    candidates: list[tuple[float, int, int]] = field(default_factory=list)
-    credit: float = 0.0  # energy (Wh) carried over from the last accepted reading (rule 1)
-
-    def as_dict(self) -> dict[str, Any]:
-        """Return the state for storage."""
-        return asdict(self)
-
-    @classmethod
-    def from_dict(cls, data: Mapping[str, Any]) -> GuardState | None:
-        """Rebuild the state from storage, ignoring what it does not know.
-
-        Return None when a part it knows is malformed (of the wrong type, or beyond what
-        the guard ever stores): the caller starts afresh. A missing part takes its default,
-        so a state stored by an older release loads.
-        """
-        try:
-            return cls(
-                envoy_lifetime=_optional_count(data.get("envoy_lifetime")),
-                lifetime=_optional_count(data.get("lifetime")),
-                accepted_at=_optional_number(data.get("accepted_at")),
-                accepted_power=_count(data.get("accepted_power", 0)),
-                peak_power=_count(data.get("peak_power", 0)),
-                day=_day(data.get("day")),
-                day_start=_optional_count(data.get("day_start")),
-                seven_days=_optional_count(data.get("seven_days")),
-                held_since=_optional_number(data.get("held_since")),
-                candidates=_candidates(data.get("candidates", [])),
-                credit=max(_number(data.get("credit", 0.0)), 0.0),
-            )
-        except ValueError:
-            return None
-
-
-def _day(value: object) -> str | None:
-    """Return a stored local date, or raise ValueError."""
-    if value is not None and not isinstance(value, str):
-        raise ValueError(value)
-    return value
-
-
-def _candidates(value: object) -> list[tuple[float, int, int]]:
-    """Return the stored candidate readings, or raise ValueError."""
-    if not isinstance(value, list):
-        raise ValueError(value)  # noqa: TRY004 - the caller handles malformed parts as one
-    candidates: list[tuple[float, int, int]] = []
-    for item in value:
-        match item:
-            case [when, counter, power]:
-                candidates.append((_number(when), _count(counter), _count(power)))
-            case _:
-                raise ValueError(item)
-    return candidates
-
-
-@dataclass(frozen=True, kw_only=True)
-class GuardedProduction:
-    """The site totals to show: None where the Envoy gave nothing trustworthy yet."""
-
-    watts_now: int | None
-    today: int | None
-    seven_days: int | None
-    lifetime: int | None
-    suspect: bool  # this reading was held back, in whole or in part
-    rebased: bool  # this reading set a new base for the Envoy's counter
 
 
 class EnergyGuard:
@@ -397,30 +292,3 @@ class EnergyGuard:
         if not accepted or not 0 <= envoy_today <= possible:
             return 0
         return envoy_today
-
-
-def log_judgement(
-    tag: str, raw: EnvoyProduction, shown: GuardedProduction, *, was_holding: bool
-) -> None:
-    """Say in the log what the guard held back or rebased (``tag`` names the entry)."""
-    if shown.suspect and not was_holding:
-        LOGGER.warning(
-            "Envoy %s reports production that cannot be right (lifetime %s Wh, today %s Wh,"
-            " now %s W); showing the last good values until it makes sense again",
-            tag,
-            raw.watt_hours_lifetime,
-            raw.watt_hours_today,
-            raw.watts_now,
-        )
-    elif shown.suspect:
-        LOGGER.debug("Envoy %s: holding back %s", tag, raw)
-    elif was_holding:
-        LOGGER.info("Envoy %s reports plausible production again", tag)
-    if shown.rebased:
-        LOGGER.warning(
-            "Envoy %s: its lifetime counter moved to %s Wh and stayed there (a counter wrap"
-            " or a replaced Envoy); lifetime energy continues from %s Wh without a jump",
-            tag,
-            raw.watt_hours_lifetime,
-            shown.lifetime,
-        )

@@ -6,16 +6,21 @@ and users paste their logs into public bug reports, so what the integration logs
 and above and shows in its UI is a reason instead: a translation key, translated into the
 user's language (``translations/*.json``). The client's own message goes to DEBUG only.
 
-This module has no Home Assistant imports.
+``reason`` says what a client error means; ``translated`` turns it into the Home Assistant
+exception the coordinator raises (UpdateFailed, ConfigEntryError, ConfigEntryAuthFailed).
+This module has no Home Assistant imports: any exception class that takes a translation
+will do.
 """
 
 from __future__ import annotations
 
 import errno
 from enum import StrEnum
+from typing import Protocol
 
 import aiohttp
 
+from .const import DOMAIN, LOGGER
 from .envoy_client import (
     EnvoyAuthenticationError,
     EnvoyBadDataError,
@@ -58,6 +63,24 @@ def reason(err: EnvoyError) -> Reason:
     if isinstance(err, EnvoyBadDataError):
         return Reason.INVALID_RESPONSE
     return _network_reason(err.__cause__)
+
+
+class Translatable[E: Exception](Protocol):
+    """An exception class raised with a translation (Home Assistant's exceptions)."""
+
+    def __call__(self, *, translation_domain: str, translation_key: str) -> E:
+        """Return the exception."""
+
+
+def translated[E: Exception](kind: Translatable[E], err: EnvoyError) -> E:
+    """Return an exception of ``kind`` saying what a client error means, in translation.
+
+    Home Assistant logs the message of a failed poll at ERROR: it names the reason only,
+    never the client's own message, which may hold the Envoy's address or its challenge.
+    That message goes to DEBUG.
+    """
+    LOGGER.debug("Envoy request failed: %s", err)
+    return kind(translation_domain=DOMAIN, translation_key=reason(err))
 
 
 def _network_reason(cause: BaseException | None) -> Reason:

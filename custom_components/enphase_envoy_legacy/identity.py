@@ -15,10 +15,28 @@ from homeassistant.helpers.update_coordinator import UpdateFailed
 from homeassistant.util import dt as dt_util
 
 from . import issues
-from .const import DOMAIN, INFO_REFRESH_INTERVAL
+from .const import DOMAIN, INFO_REFRESH_INTERVAL, LOGGER
 from .devices import register_envoy
-from .envoy_client import EnvoyClient, EnvoyInfo, EnvoyUnsupportedFirmwareError
-from .store import info_from_dict
+from .envoy_client import EnvoyClient, EnvoyError, EnvoyInfo, EnvoyUnsupportedFirmwareError
+from .naming import entry_tag
+
+
+def info_from_dict(data: object) -> EnvoyInfo | None:
+    """Return a stored identity, or None when there is none or it is malformed."""
+    if not isinstance(data, dict):
+        return None
+    serial, firmware = data.get("serial"), data.get("firmware")
+    part_number, web_tokens = data.get("part_number"), data.get("web_tokens")
+    if (
+        not isinstance(serial, str)
+        or not isinstance(firmware, str)
+        or not isinstance(part_number, str | None)
+        or not isinstance(web_tokens, bool)
+    ):
+        return None
+    return EnvoyInfo(
+        serial=serial, firmware=firmware, part_number=part_number, web_tokens=web_tokens
+    )
 
 
 class EnvoyIdentity:
@@ -62,6 +80,20 @@ class EnvoyIdentity:
         if info.serial != serial:
             raise UpdateFailed(translation_domain=DOMAIN, translation_key="serial_mismatch")
         self._keep(info)
+
+    async def async_diagnose(self) -> EnvoyUnsupportedFirmwareError | None:
+        """After a failed poll, read /info.xml: return the error of an Envoy on token firmware.
+
+        An Envoy on token firmware says so there (and its repair issue is raised); when the
+        Envoy cannot be read at all, that goes to DEBUG: the poll's own error says it.
+        """
+        try:
+            await self.async_read()
+        except EnvoyUnsupportedFirmwareError as err:
+            return err
+        except EnvoyError:
+            LOGGER.debug("Envoy %s: /info.xml unreadable too", entry_tag(self.entry_id))
+        return None
 
     def _keep(self, info: EnvoyInfo) -> None:
         """Keep the identity until the next daily read, and the Envoy's device up to date."""

@@ -16,7 +16,8 @@ from homeassistant.const import EntityCategory, UnitOfEnergy, UnitOfPower
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
-from .coordinator import EnvoyLegacyConfigEntry, EnvoyLegacyCoordinator, EnvoyLegacyData
+from .coordinator import EnvoyLegacyConfigEntry, EnvoyLegacyCoordinator
+from .data import EnvoyLegacyData
 from .entity import EnvoyLegacyEntity, EnvoyLegacyInverterEntity, async_add_inverter_entities
 from .panels import plausible_watts
 
