@@ -18,14 +18,13 @@ from homeassistant.const import CONF_HOST
 from homeassistant.core import HomeAssistant, callback
 from homeassistant.exceptions import ConfigEntryAuthFailed, ConfigEntryError
 from homeassistant.helpers.aiohttp_client import async_get_clientsession
-from homeassistant.helpers.dispatcher import async_dispatcher_send
 from homeassistant.helpers.update_coordinator import DataUpdateCoordinator, UpdateFailed
 from homeassistant.util import dt as dt_util
 
-from .census import CensusReading, InverterCensus, report_times
+from .census import CensusReading, InverterCensus
 from .config_flow import credentials_of
 from .const import AUTH_FAILURES_BEFORE_REAUTH, CONF_SERIAL, DOMAIN, LOGGER, PRODUCTION_INTERVAL
-from .data import EnvoyLegacyData, inverter_signal, panel_signal
+from .data import EnvoyLegacyData
 from .devices import forget_inverters, inverter_devices
 from .energy import EnergyGuard
 from .energy_log import log_judgement
@@ -37,7 +36,6 @@ from .envoy_client import (
     EnvoyData,
     EnvoyError,
     EnvoyInverter,
-    EnvoyProduction,
     EnvoyUnsupportedFirmwareError,
 )
 from .errors import translated
@@ -46,7 +44,9 @@ from .issues import SilentInverters
 from .naming import entry_tag
 from .pacing import PanelWrites
 from .panels import PanelEnergy
+from .reader import read_due
 from .schedule import RECHECK, PollScheduler
+from .signals import async_signal
 from .store import EntryStore
 
 type EnvoyLegacyConfigEntry = ConfigEntry[EnvoyLegacyCoordinator]
@@ -133,7 +133,9 @@ class EnvoyLegacyCoordinator(DataUpdateCoordinator[EnvoyLegacyData]):
         try:
             if read_info:
                 await self.identity.async_read()
-            envoy, reports, fresh_production = await self._async_read(previous, now.timestamp())
+            reading = await read_due(
+                self.client, self.scheduler, self.census, previous, now.timestamp(), self.tag
+            )
         except EnvoyError as err:
             self._log_connection_close()
             # The Envoy may come back upgraded: read its identity again first.
@@ -148,6 +150,7 @@ class EnvoyLegacyCoordinator(DataUpdateCoordinator[EnvoyLegacyData]):
             raise translated(UpdateFailed, err) from err
         self._log_connection_close()
         self._auth_failures = 0
+        envoy, reports = reading.envoy, reading.reports
         day = now.date().isoformat()
         if day != self._day:
             # A new day starts every inverter's "energy today" again, read or not.
@@ -161,7 +164,7 @@ class EnvoyLegacyCoordinator(DataUpdateCoordinator[EnvoyLegacyData]):
             # silence and retirement are judged at the next read, minutes later).
             census = self._take_census(envoy.inverters, reports, now)
             changed = census.changed
-        if fresh_production or self.data is None:
+        if reading.fresh_production or self.data is None:
             production = self._guard(envoy, now, census.site_peak)
         else:
             production = self.guard.carry_forward(self.data.production, now)
@@ -205,11 +208,9 @@ class EnvoyLegacyCoordinator(DataUpdateCoordinator[EnvoyLegacyData]):
     def async_update_listeners(self) -> None:
         """Update the listeners, and signal the inverters that have something new to show.
 
-        Inverter entities listen to their inverter's signal (inverter_signal), panel energy
-        sensors to their panel's (panel_signal): after a good poll only the inverters that
-        changed are signalled, so with hundreds of inverters a poll costs time in proportion
-        to what changed. When the Envoy's health changed (a failed poll, the first good one
-        after it) every listed inverter is signalled.
+        After a good poll only the inverters and panels that changed are signalled
+        (signals.py); when the Envoy's health changed (a failed poll, the first good one
+        after it) every listed inverter is.
         """
         super().async_update_listeners()
         data: EnvoyLegacyData | None = self.data  # None after a failed first refresh
@@ -221,41 +222,7 @@ class EnvoyLegacyCoordinator(DataUpdateCoordinator[EnvoyLegacyData]):
             # (After a failed poll Home Assistant calls no listener until a good one.)
             self._signalled_success = self.last_update_success
             inverters = panels = data.inverters
-        entry_id = self.config_entry.entry_id
-        for serial in inverters:
-            async_dispatcher_send(self.hass, inverter_signal(entry_id, serial))
-        for serial in panels:
-            async_dispatcher_send(self.hass, panel_signal(entry_id, serial))
-
-    async def _async_read(
-        self, previous: EnvoyData | None, timestamp: float
-    ) -> tuple[EnvoyData, dict[str, float] | None, bool]:
-        """Read the endpoints that are due.
-
-        Return the reading, the inverters' report times when the inverters were read (None
-        when they were not), and whether production was read.
-        """
-        fetch = self.scheduler.plan(timestamp)
-        inverters = previous.inverters if previous is not None else {}
-        production: EnvoyProduction | None = previous.production if previous else None
-        new_reports = False
-        reports: dict[str, float] | None = None
-        if fetch.inverters or previous is None:
-            listed = await self.client.inverters()
-            inverters = self.census.keep_through_empty_lists(listed, self.tag)
-            # A report dated ahead of the clock is neither counted nor learned from.
-            reports = report_times(inverters, timestamp)
-            new_reports = self.scheduler.inverters_seen(timestamp, reports)
-        fresh = (
-            production is None
-            or fetch.production
-            or (new_reports and self.scheduler.production_follows_reports)
-        )
-        if fresh or production is None:
-            reading = await self.client.production()
-            self.scheduler.production_seen(timestamp, changed=reading != production)
-            production = reading
-        return EnvoyData(production=production, inverters=inverters), reports, fresh
+        async_signal(self.hass, self.config_entry.entry_id, inverters, panels)
 
     def _schedule_next(self, now: datetime) -> None:
         """Set the time until the next poll, and the lazy write of what was learned."""

@@ -1,10 +1,9 @@
-"""What one poll hands to the entities, and how each microinverter's entities hear of it.
+"""What one poll hands to the entities.
 
 The coordinator (coordinator.py) makes an EnvoyLegacyData of each good poll: the Envoy's
 answer, the guarded site totals (energy.py), the census of the inverter list (census.py)
-and each inverter's energy (panels.py). Each microinverter's entities listen to their own
-dispatcher signal (inverter_signal), sent only when that inverter has something new; its
-panel energy sensors to their panel's (panel_signal), at the pace of pacing.py.
+and each inverter's energy (panels.py), with which inverters and panels changed: those are
+signalled to their entities (signals.py).
 
 This module has no Home Assistant imports.
 """
@@ -15,7 +14,6 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from .census import CensusReading
-from .const import DOMAIN
 from .energy_state import GuardedProduction
 from .envoy_client import EnvoyData, EnvoyInverter
 from .panels import PanelState
@@ -39,13 +37,3 @@ class EnvoyLegacyData:
     def inverters(self) -> dict[str, EnvoyInverter]:
         """Return the microinverters by serial."""
         return self.envoy.inverters
-
-
-def inverter_signal(entry_id: str, inverter_serial: str) -> str:
-    """Return the dispatcher signal an inverter's entities listen to."""
-    return f"{DOMAIN}_{entry_id}_{inverter_serial}"
-
-
-def panel_signal(entry_id: str, inverter_serial: str) -> str:
-    """Return the dispatcher signal an inverter's panel energy sensors listen to."""
-    return f"{DOMAIN}_{entry_id}_{inverter_serial}_panel"

@@ -2,10 +2,10 @@
 
 Every entity writes its state only when what it shows changed (ShownStateEntity). The
 Envoy's entities listen to the coordinator; each microinverter's entities listen to their
-inverter's dispatcher signal (data.inverter_signal), sent only when that inverter has
+inverter's dispatcher signal (signals.inverter_signal), sent only when that inverter has
 something new or the Envoy's health changed: a poll costs time in proportion to what
 changed, not to the number of inverters. Its panel energy sensors listen to their panel's
-signal (data.panel_signal), paced so that a poll writes a bounded number (pacing.py).
+signal (signals.panel_signal), paced so that a poll writes a bounded number (pacing.py).
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ from homeassistant.helpers.update_coordinator import CoordinatorEntity
 
 from .const import DOMAIN, MANUFACTURER
 from .coordinator import EnvoyLegacyConfigEntry, EnvoyLegacyCoordinator
-from .data import inverter_signal, panel_signal
+from .signals import inverter_signal, panel_signal
 
 
 class ShownStateEntity(Entity):
