@@ -114,6 +114,9 @@ ensure_develop_venv() {
 #       owner: the UI asks for the owner's account, then shows its last screen ("integration":
 #         it creates nothing; its Finish button logs the browser in). The browser's onboarding
 #         needs a step left after the account: with none, it stays on its loading screen.
+#     With either, the repair Home Assistant raises on every Core installation (a virtualenv,
+#     which a development instance is: "deprecated_method") is marked ignored, as its Ignore
+#     button does: the Repairs page and the Settings badge do not count it.
 seed_ha_storage() {
     local dir="$1/.storage" port="$2" done
     mkdir -p "$dir"
@@ -134,6 +137,16 @@ JSON
     if [ ! -e "$dir/onboarding" ]; then
         cat >"$dir/onboarding" <<JSON
 {"version": 4, "minor_version": 1, "key": "onboarding", "data": {"done": [$done]}}
+JSON
+    fi
+    if [ ! -e "$dir/repairs.issue_registry" ]; then
+        local version
+        version="$(sed -n 's/^homeassistant==//p' "$REPO_DIR/requirements_develop.txt")"
+        cat >"$dir/repairs.issue_registry" <<JSON
+{"version": 1, "minor_version": 3, "key": "repairs.issue_registry", "data": {"issues": [
+ {"config_entry_id": null, "created": "2026-01-01T00:00:00+00:00",
+  "dismissed_version": "$version", "domain": "homeassistant", "is_persistent": false,
+  "issue_id": "deprecated_method"}]}}
 JSON
     fi
 }
