@@ -98,15 +98,27 @@ ensure_develop_venv() {
 }
 
 
-# seed_ha_storage CONFIG_DIR PORT [onboarded]: settings Home Assistant would otherwise ask for.
+# seed_ha_storage CONFIG_DIR PORT [onboarded|owner]: settings Home Assistant would otherwise ask
+# for. Each file is written only where it is missing (an instance keeps what it has).
 #   - HTTP: bind to 127.0.0.1:PORT as the confirmed setting. Home Assistant 2026.11 moved the
-#     http: YAML into the UI, keeps imported values pending until confirmed, and reverts to
-#     the default (port 8123 on every interface) if nobody confirms.
-#   - with "onboarded": every onboarding step but the owner's account is done, so that the
-#     integrations onboarding sets up (weather, radio, text-to-speech: internet services) are
-#     not created on a machine that must not reach the internet.
+#     http: YAML into the UI (and raises a repair for an http: block it ignores), keeps imported
+#     values pending until confirmed, and reverts to the default (port 8123 on every interface)
+#     if nobody confirms.
+#   - onboarding: the "core_config" step is marked done. Finishing it (POST
+#     /api/onboarding/core_config) is what sets up Google Translate, Met.no, Radio Browser and
+#     the shopping list: internet services, on a machine that must not reach the internet.
+#     "analytics" is marked done with it (its screen uses the analytics integration, which only
+#     that step loads without default_config). Then:
+#       onboarded: "integration" is done too: only the owner's account is left, for a script
+#         to create through the API (scripts/e2e).
+#       owner: the UI asks for the owner's account, then shows its last screen ("integration":
+#         it creates nothing; its Finish button logs the browser in). The browser's onboarding
+#         needs a step left after the account: with none, it stays on its loading screen.
+#     With either, the repair Home Assistant raises on every Core installation (a virtualenv,
+#     which a development instance is: "deprecated_method") is marked ignored, as its Ignore
+#     button does: the Repairs page and the Settings badge do not count it.
 seed_ha_storage() {
-    local dir="$1/.storage" port="$2"
+    local dir="$1/.storage" port="$2" done
     mkdir -p "$dir"
     if [ ! -e "$dir/http" ]; then
         cat >"$dir/http" <<JSON
@@ -117,10 +129,24 @@ seed_ha_storage() {
  "error_message": null}, "pending": null, "yaml_migration_done": true}}
 JSON
     fi
-    if [ "${3:-}" = onboarded ] && [ ! -e "$dir/onboarding" ]; then
+    case "${3:-}" in
+        onboarded) done='"core_config", "analytics", "integration"' ;;
+        owner) done='"core_config", "analytics"' ;;
+        *) return 0 ;;
+    esac
+    if [ ! -e "$dir/onboarding" ]; then
         cat >"$dir/onboarding" <<JSON
-{"version": 4, "minor_version": 1, "key": "onboarding",
- "data": {"done": ["core_config", "analytics", "integration"]}}
+{"version": 4, "minor_version": 1, "key": "onboarding", "data": {"done": [$done]}}
+JSON
+    fi
+    if [ ! -e "$dir/repairs.issue_registry" ]; then
+        local version
+        version="$(sed -n 's/^homeassistant==//p' "$REPO_DIR/requirements_develop.txt")"
+        cat >"$dir/repairs.issue_registry" <<JSON
+{"version": 1, "minor_version": 3, "key": "repairs.issue_registry", "data": {"issues": [
+ {"config_entry_id": null, "created": "2026-01-01T00:00:00+00:00",
+  "dismissed_version": "$version", "domain": "homeassistant", "is_persistent": false,
+  "issue_id": "deprecated_method"}]}}
 JSON
     fi
 }

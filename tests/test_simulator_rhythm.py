@@ -513,11 +513,11 @@ async def test_thread_runner_serves_from_another_thread(
 
 def test_command_line_rhythm() -> None:
     """--report-interval N is a rhythm of N s on the real clock; nothing asked: static."""
-    options = {"report_interval": 0.0, "metered": False, "power": None}
-    assert _rhythm(argparse.Namespace(**options)) is None
-    rhythm = _rhythm(argparse.Namespace(**{**options, "report_interval": 60.0}))
+    options = {"report_interval": 0.0, "metered": False, "power": None, "site_time": None}
+    assert _rhythm(argparse.Namespace(**options), START) is None
+    rhythm = _rhythm(argparse.Namespace(**{**options, "report_interval": 60.0}), START)
     assert rhythm == Rhythm(interval=60.0)
-    metered = _rhythm(argparse.Namespace(**{**options, "metered": True, "power": 5000.0}))
+    metered = _rhythm(argparse.Namespace(**{**options, "metered": True, "power": 5000.0}), START)
     assert metered is not None
     assert metered.metered
     assert metered.interval == 300

@@ -3,7 +3,9 @@
 Point Home Assistant at the printed host and serial. With ``--report-interval`` the simulated
 microinverters report on the real clock, in a burst every N seconds spread over the capture's
 minute, along a clear solar day in US/Pacific (nothing at night): production moves with the
-reports, or every second with ``--metered``. ``--power`` makes the sun shine all day and night.
+reports, or every second with ``--metered``. ``--power`` makes the sun shine all day and night;
+``--site-time 10:00`` shifts the site's day instead (its sun, its house and its midnight) so that
+its clock reads 10:00 at start, whatever the machine's hour.
 With a metered capture (``--capture R4.10.35_metered``), ``--moving-meters`` makes the CT meters
 follow the day (consumption, import at night, export at noon) and ``--battery`` adds an AC
 Battery.
@@ -14,26 +16,75 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import re
+import time
+from datetime import UTC, datetime, timedelta, timezone, tzinfo
 
 from . import CAPTURES, Battery, EnvoySimulator
-from .rhythm import Rhythm
+from .metering import house_load
+from .rhythm import PACIFIC, Rhythm
+
+_DAY_MIN = 24 * 60
 
 
-def _rhythm(args: argparse.Namespace) -> Rhythm | None:
+def _clock_time(text: str) -> int:
+    """Parse ``HH:MM`` (24-hour clock) into minutes after midnight."""
+    match = re.fullmatch(r"([01]?\d|2[0-3]):([0-5]\d)", text.strip())
+    if match is None:
+        raise argparse.ArgumentTypeError(f"expected HH:MM (00:00 to 23:59), got {text!r}")
+    return int(match.group(1)) * 60 + int(match.group(2))
+
+
+def site_zone(minutes: int, now: float) -> tzinfo:
+    """Return the fixed-offset zone whose clock reads ``minutes`` after midnight at ``now``.
+
+    The offset is the one nearest UTC (from -12:00 to +11:59), to the minute.
+    """
+    utc = datetime.fromtimestamp(now, UTC)
+    shift = (minutes - (utc.hour * 60 + utc.minute)) % _DAY_MIN
+    if shift >= _DAY_MIN // 2:
+        shift -= _DAY_MIN
+    return timezone(timedelta(minutes=shift))
+
+
+def _zone(args: argparse.Namespace, now: float) -> tzinfo:
+    """Return the site's time zone: US/Pacific, or the one of ``--site-time``."""
+    return PACIFIC if args.site_time is None else site_zone(args.site_time, now)
+
+
+def _rhythm(args: argparse.Namespace, now: float) -> Rhythm | None:
     """Return the rhythm the command line asks for (None: serve the capture unchanged)."""
-    if args.report_interval <= 0 and not args.metered and args.power is None:
+    if (
+        args.report_interval <= 0
+        and not args.metered
+        and args.power is None
+        and args.site_time is None
+    ):
         return None
     power = args.power
     return Rhythm(
         interval=args.report_interval if args.report_interval > 0 else 300.0,
         metered=args.metered,
         power=None if power is None else lambda _t: power,
+        tz=_zone(args, now),
     )
 
 
+def _sun(args: argparse.Namespace, zone: tzinfo, now: float) -> str:
+    """Describe what the site's production follows."""
+    if args.power is not None:
+        return f"a constant {args.power:g} W"
+    if args.site_time is None:
+        return "a clear day in US/Pacific"
+    return f"a clear day, {datetime.fromtimestamp(now, zone):%H:%M} there now ({zone})"
+
+
 async def _main(args: argparse.Namespace) -> None:
-    rhythm = _rhythm(args)
+    now = time.time()
+    rhythm = _rhythm(args, now)
+    zone = _zone(args, now)
     simulator = EnvoySimulator(args.capture, rhythm=rhythm, inverters=args.inverters)
+    simulator.metering.load = house_load(tz=zone)
     simulator.metering.moving = args.moving_meters
     simulator.metering.lines = args.moving_meters
     if args.battery:
@@ -43,7 +94,7 @@ async def _main(args: argparse.Namespace) -> None:
         moving = "static values"
     else:
         kind = "metered" if rhythm.metered else "not metered"
-        moving = f"reports every {rhythm.interval:g} s, {kind}"
+        moving = f"reports every {rhythm.interval:g} s, {kind}, {_sun(args, zone, now)}"
     print(  # noqa: T201 - a command-line tool
         f"Envoy simulator ({simulator.folder.name}, {len(simulator.inverters)} inverters, "
         f"{moving}) on http://{args.host}:{simulator.port}\n"
@@ -84,6 +135,14 @@ def main() -> None:
         type=float,
         default=None,
         help="constant site power in W instead of a solar day (reports at night too)",
+    )
+    parser.add_argument(
+        "--site-time",
+        type=_clock_time,
+        default=None,
+        metavar="HH:MM",
+        help="the site's local time at start: its day (sun, house load, midnight) is shifted "
+        "to that clock (default: US/Pacific time by the machine's clock)",
     )
     parser.add_argument(
         "--moving-meters",

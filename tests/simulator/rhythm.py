@@ -17,7 +17,7 @@ import math
 from collections import deque
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, timedelta, tzinfo
 from datetime import time as day_time
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -49,7 +49,8 @@ class Rhythm:
     production moves every second. ``power``: site AC power (W) at an epoch time (None: a
     ``solar_day`` peaking at 90 % of the sum of the inverters' ``maxReportWatts``).
     ``missed``: ``(from, until, serials)``; reports due in ``[from, until)`` do not happen
-    (``serials`` None: every inverter). ``tz``: where the Envoy resets ``wattHoursToday``.
+    (``serials`` None: every inverter). ``tz``: where the Envoy resets ``wattHoursToday``, and
+    whose sun the default ``solar_day`` follows.
     """
 
     interval: float = 300.0
@@ -59,7 +60,7 @@ class Rhythm:
     power: Power | None = None
     interval_changes: list[tuple[float, float]] = field(default_factory=list)
     missed: list[tuple[float, float, frozenset[str] | None]] = field(default_factory=list)
-    tz: ZoneInfo = PACIFIC
+    tz: tzinfo = PACIFIC
 
     def __post_init__(self) -> None:
         """Refuse a rhythm that could never advance."""
@@ -181,7 +182,7 @@ def solar_day(
     peak_w: float,
     sunrise_h: float = 6.5,
     sunset_h: float = 19.5,
-    tz: ZoneInfo = PACIFIC,
+    tz: tzinfo = PACIFIC,
 ) -> Power:
     """Return a clear day: ``peak * sin(pi * (h - sunrise) / (sunset - sunrise)) ** 1.5``.
 
