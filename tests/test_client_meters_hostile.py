@@ -105,6 +105,7 @@ def test_malformed_entries_are_left_out() -> None:
         document["consumption"][0]["whLifetime"] = -1
         document["storage"].append({"type": "acb", "activeCount": 1, "wNow": 5, "whNow": None})
         document["storage"].append({"type": "other"})
+        document["storage"].append("acb")  # not even an object
         # An inverters entry where only CTs are listed is no CT: ignored, not counted.
         document["consumption"].append(
             {"type": "inverters", "activeCount": 1, "wNow": 1, "whLifetime": 1}
@@ -115,7 +116,7 @@ def test_malformed_entries_are_left_out() -> None:
     assert result.inverters is None
     assert result.total_consumption is None
     assert result.net_consumption is not None
-    assert result.skipped == 3
+    assert result.skipped == 4
 
 
 def test_odd_optional_values_are_none() -> None:

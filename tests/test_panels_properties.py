@@ -43,9 +43,13 @@ LONGEST_GAP = MAX_GAP_INTERVALS * MAX_REPORT_INTERVAL
 EPSILON = 1e-9
 
 
-def within(value: float, bound: float) -> bool:
-    """Return True when value <= bound, up to float rounding."""
-    return value <= bound + EPSILON * max(1.0, abs(bound))
+def within(value: float, bound: float, magnitude: float = 0.0) -> bool:
+    """Return True when value <= bound, up to float rounding.
+
+    ``magnitude``: that of the numbers ``value`` is the difference of (a lifetime), whose
+    rounding the difference carries: a few units in their last place.
+    """
+    return value <= bound + EPSILON * max(1.0, abs(bound)) + 4 * math.ulp(magnitude)
 
 
 @dataclass(frozen=True)
@@ -181,8 +185,8 @@ def run(
             assert 0 < gap <= LONGEST_GAP
             assert gap <= MAX_GAP_INTERVALS * event.interval
             assert 0 <= event.watts <= MAX_MICROINVERTER_W
-            assert within(added, MAX_MICROINVERTER_W * gap / 3600)
-            assert within(added, event.watts * gap / 3600)
+            assert within(added, MAX_MICROINVERTER_W * gap / 3600, after.lifetime)
+            assert within(added, event.watts * gap / 3600, after.lifetime)
             if site_today is not None:
                 assert within(after.today(), site_today)
         if site_days and after.day == day:
