@@ -46,8 +46,6 @@ from pytest_homeassistant_custom_component.common import MockConfigEntry, async_
 from yarl import URL
 
 from benchmarks.common import (
-    CAPTURE,
-    REPORT_INTERVAL_S,
     SCENARIOS,
     SIZES,
     PeakMemory,
@@ -60,10 +58,11 @@ from benchmarks.common import (
     paths,
     per_hour,
     preload,
+    simulated_envoy,
     traffic,
     write_result,
 )
-from tests.simulator import EnvoySimulator, Request, Rhythm
+from tests.simulator import EnvoySimulator, Request
 from tests.simulator.thread import SimulatorThread
 
 SIDE = "theirs"
@@ -175,8 +174,7 @@ def make_entry(simulator: EnvoySimulator) -> MockConfigEntry:
 
 def make_simulator(scenario: str, inverters: int, clock: SimClock) -> EnvoySimulator:
     """Return the simulated Envoy both sides meet: the capture, 300 s bursts, the clock."""
-    rhythm = Rhythm(interval=REPORT_INTERVAL_S, metered=scenario == "metered")
-    return EnvoySimulator(CAPTURE, rhythm=rhythm, inverters=inverters, clock=clock)
+    return simulated_envoy(scenario, inverters, clock=clock)
 
 
 async def run_polls(
@@ -369,7 +367,7 @@ def notes(
     changed = sum(poll.changed for poll in polls)
     moves = (
         "production moves every second, inverters report every 300 s"
-        if scenario == "metered"
+        if scenario != "non-metered"
         else "production and inverters move with the 300 s report bursts"
     )
     return [

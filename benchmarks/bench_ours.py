@@ -35,9 +35,7 @@ from homeassistant.helpers import entity_registry as er
 from pytest_homeassistant_custom_component.common import MockConfigEntry, async_fire_time_changed
 
 from benchmarks.common import (
-    CAPTURE,
     HOUR_S,
-    REPORT_INTERVAL_S,
     SCENARIOS,
     SIM_START,
     SIZES,
@@ -46,6 +44,7 @@ from benchmarks.common import (
     median_of_windows,
     preload,
     result_path,
+    simulated_envoy,
     traffic,
     write_result,
 )
@@ -154,8 +153,7 @@ async def bench_ours(
     await preload(hass, DOMAIN, [Platform.SENSOR])
     start = SIM_START - timedelta(hours=LEARNING_H)
     freezer.move_to(start)
-    rhythm = Rhythm(interval=REPORT_INTERVAL_S, metered=scenario == "metered")
-    with SimulatorThread(CAPTURE, rhythm=rhythm, inverters=inverters) as envoy:
+    with SimulatorThread(simulated_envoy(scenario, inverters)) as envoy:
         simulator = envoy.simulator
         entry = make_entry(envoy.host, simulator.serial)
         entry.add_to_hass(hass)
@@ -198,7 +196,7 @@ async def bench_ours(
     cpu_total = sum(cpu_s for _, cpu_s in measured_polls)
     inverter_reads = [r.at for r in requests if r.path == PATH_INVERTERS and r.status == HTTP_OK]
     production_reads = [r.at for r in requests if r.path == PATH_PRODUCTION and r.status == HTTP_OK]
-    if scenario == "metered":
+    if scenario != "non-metered":
         # Production moves every second: its worst staleness is the longest gap between reads.
         in_window = [at for at in production_reads if measured_from <= at < end]
         production_staleness = max(b - a for a, b in itertools.pairwise(in_window))
@@ -291,11 +289,11 @@ async def bench_ours_cpu(
     rhythm = Rhythm(
         interval=CPU_RHYTHM_INTERVAL_S,
         spread=CPU_RHYTHM_SPREAD_S,
-        metered=scenario == "metered",
+        metered=scenario != "non-metered",
         power=lambda t: site_power * (1 + 0.1 * math.sin(t / 30)),
     )
     samples: list[tuple[str, float]] = []
-    with SimulatorThread(CAPTURE, rhythm=rhythm, inverters=inverters) as envoy:
+    with SimulatorThread(simulated_envoy(scenario, inverters, rhythm=rhythm)) as envoy:
         simulator = envoy.simulator
         entry = make_entry(envoy.host, simulator.serial)
         entry.add_to_hass(hass)
@@ -322,7 +320,7 @@ async def bench_ours_cpu(
         # The compressed rhythm as if learned (a new entry would wait for its default 300 s
         # interval first), and production read as often, so each kind of poll recurs.
         coordinator.scheduler.state.interval = CPU_RHYTHM_INTERVAL_S
-        coordinator.scheduler.state.metered = scenario == "metered"
+        coordinator.scheduler.state.metered = scenario != "non-metered"
         coordinator.scheduler.production_interval = CPU_RHYTHM_INTERVAL_S / 2
         await coordinator.async_refresh()
         samples.clear()
@@ -387,8 +385,7 @@ async def bench_ours_memory(
     """Peak memory (tracemalloc) over setup and an hour of polls, in a run of its own."""
     await preload(hass, DOMAIN, [Platform.SENSOR])
     freezer.move_to(SIM_START)
-    rhythm = Rhythm(interval=REPORT_INTERVAL_S, metered=scenario == "metered")
-    with SimulatorThread(CAPTURE, rhythm=rhythm, inverters=inverters) as envoy:
+    with SimulatorThread(simulated_envoy(scenario, inverters)) as envoy:
         entry = make_entry(envoy.host, envoy.simulator.serial)
         entry.add_to_hass(hass)
         disable_panel_entities(

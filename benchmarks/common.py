@@ -32,7 +32,7 @@ import platform
 import statistics
 import time
 import tracemalloc
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -45,10 +45,16 @@ from homeassistant.const import __version__ as HA_VERSION  # noqa: N812
 from homeassistant.core import HomeAssistant
 from homeassistant.loader import async_get_integration
 
-# The scenarios and sizes of issue #6.
-SCENARIOS = ("non-metered", "metered")
+from tests.simulator import EnvoySimulator
+from tests.simulator.rhythm import Rhythm
+
+# The scenarios: issue #6's two (an Envoy without a meter, and one whose production moves
+# every second as a production meter makes it), and issue #14's Envoy-S Metered with its
+# current transformers (production and net consumption, read from /production.json and
+# /ivp/meters/readings, moving along a day: exports at noon, imports at night).
+SCENARIOS = ("non-metered", "metered", "ct-metered")
 SIZES = (40, 1000)
-CAPTURE = "D5.0.62"
+CAPTURES = {"non-metered": "D5.0.62", "metered": "D5.0.62", "ct-metered": "R4.10.35_metered"}
 # Real microinverters report in a burst every 300 s; the simulator follows that rhythm.
 REPORT_INTERVAL_S = 300.0
 HOUR_S = 3600.0
@@ -57,6 +63,25 @@ HOUR_S = 3600.0
 SIM_START = datetime(2026, 6, 21, 19, 0, tzinfo=UTC)
 # Challenges: the 401 answers of HTTP Digest.
 CHALLENGE_STATUS = 401
+
+
+def simulated_envoy(
+    scenario: str,
+    inverters: int,
+    *,
+    rhythm: Rhythm | None = None,
+    clock: Callable[[], float] | None = None,
+) -> EnvoySimulator:
+    """Return the simulated Envoy of a scenario, both sides meet the same one.
+
+    ``rhythm``: the inverters' (default: 300 s bursts; production moving every second when
+    the Envoy has a meter); ``clock``: the simulator's (default: the machine's).
+    """
+    if rhythm is None:
+        rhythm = Rhythm(interval=REPORT_INTERVAL_S, metered=scenario != "non-metered")
+    envoy = EnvoySimulator(CAPTURES[scenario], rhythm=rhythm, inverters=inverters, clock=clock)
+    envoy.metering.moving = scenario == "ct-metered"
+    return envoy
 
 
 def out_dir() -> Path:
