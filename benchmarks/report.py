@@ -44,32 +44,18 @@ def _as_installed(key: str) -> Callable[[Result], float]:
     return lambda r: r[f"{key}_with_panels_s"] if r["side"] == "ours" else r[f"{key}_s"]
 
 
+def _as_installed_ms(key: str) -> Callable[[Result], float]:
+    """Return the getter of a time as installed (seconds), in milliseconds."""
+    return lambda r: _as_installed(key)(r) * 1000
+
+
 # (label, size, getter, format). As installed first: every entity enabled by default, ours
 # with its per-panel entities; then ours like for like, with them turned off.
 ROWS: list[tuple[str, int, Callable[[Result], float], str]] = [
-    (
-        "CPU ms per hour, 1,000 inverters",
-        1000,
-        lambda r: _as_installed("cpu_per_hour")(r) * 1000,
-        "{:.0f}",
-    ),
-    (
-        "CPU ms per hour, 40 inverters",
-        40,
-        lambda r: _as_installed("cpu_per_hour")(r) * 1000,
-        "{:.0f}",
-    ),
-    (
-        "CPU ms per poll, 1,000 inverters",
-        1000,
-        lambda r: _as_installed("cpu_per_poll")(r) * 1000,
-        "{:.2f}",
-    ),
-    (
-        "CPU ms per poll, 40 inverters",
-        40,
-        lambda r: _as_installed("cpu_per_poll")(r) * 1000,
-        "{:.2f}",
+    *(
+        (f"CPU ms per {per}, {size:,} inverters", size, _as_installed_ms(f"cpu_per_{per}"), fmt)
+        for per, fmt in (("hour", "{:.0f}"), ("poll", "{:.2f}"))
+        for size in (1000, 40)
     ),
     ("  production-only poll, 1,000", 1000, _production_only("_with_panels"), "{:.2f}"),
     ("  production-only poll, 40", 40, _production_only("_with_panels"), "{:.2f}"),
@@ -82,13 +68,8 @@ ROWS: list[tuple[str, int, Callable[[Result], float], str]] = [
         lambda r: r["restart_requests_with_panels" if r["side"] == "ours" else "restart_requests"],
         "{:.0f}",
     ),
-    (
-        "setup: wall time ms (restart)",
-        40,
-        lambda r: _as_installed("setup_wall")(r) * 1000,
-        "{:.1f}",
-    ),
-    ("  at 1,000 inverters", 1000, lambda r: _as_installed("setup_wall")(r) * 1000, "{:.0f}"),
+    ("setup: wall time ms (restart)", 40, _as_installed_ms("setup_wall"), "{:.1f}"),
+    ("  at 1,000 inverters", 1000, _as_installed_ms("setup_wall"), "{:.0f}"),
     ("worst staleness s, production", 40, lambda r: r["staleness_production_s"], "{:.1f}"),
     ("worst staleness s, inverters", 40, lambda r: r["staleness_inverters_s"], "{:.1f}"),
     ("Like for like (panel entities off):", 0, float, ""),
