@@ -103,9 +103,13 @@ def test_a_malformed_stored_meter_is_detected_again() -> None:
 
 
 def test_a_storage_entry_of_another_kind_is_no_battery() -> None:
-    """storage[] holding something other than an AC Battery (an Encharge, say) is passed over."""
+    """storage[] holding another kind (an Encharge, say) is passed over; garbage is counted."""
     raw = json.loads((FOLDER / "production.json.body").read_bytes())
     raw["storage"] = [{"type": "encharge", "activeCount": 1, "wNow": 5, "whNow": 9}]
     parsed = parse_production_json(json.dumps(raw).encode())
     assert parsed is not None
     assert (parsed.battery, parsed.skipped) == (None, 0)
+    raw["storage"] = [42, {"type": None}]  # not an entry at all: left out, and counted
+    parsed = parse_production_json(json.dumps(raw).encode())
+    assert parsed is not None
+    assert (parsed.battery, parsed.skipped) == (None, 2)
