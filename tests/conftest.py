@@ -93,7 +93,7 @@ def mock_config_entry(
     if rhythm is not None:
         hass_storage[store_key(entry.entry_id)] = {
             "version": 2,
-            "minor_version": 1,
+            "minor_version": 2,
             "key": store_key(entry.entry_id),
             "data": {"rhythm": rhythm},
         }

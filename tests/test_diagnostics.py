@@ -25,7 +25,7 @@ def fixed_clock(freezer: FrozenDateTimeFactory) -> None:
     freezer.move_to("2026-06-21T19:00:00+00:00")
 
 
-@pytest.mark.parametrize("capture", ["spec_example", "D3.18.10"])
+@pytest.mark.parametrize("capture", ["spec_example", "D3.18.10", "R4.10.35_metered"])
 async def test_diagnostics(
     hass: HomeAssistant,
     hass_client: ClientSessionGenerator,
@@ -49,3 +49,8 @@ async def test_diagnostics(
     for secret in secrets:
         assert secret not in text
     assert len(diagnostics["inverters"]) == len(simulator.inverters)
+    # A metered Envoy's meters: their configuration and last answers, as the capture has them.
+    meters = simulator.metering.meters or []
+    assert [m["eid"] for m in diagnostics["meters"]["meters"]] == [m["eid"] for m in meters]
+    reported = diagnostics["meters_reported"]
+    assert (reported is None) == (not meters)

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import json
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
@@ -136,9 +137,18 @@ class Seen:
     stored: str  # the state as Home Assistant's store keeps it
 
 
-def run(sequence: list[Step], report_interval: float, restart_at: int, first: int) -> list[Seen]:
-    """Feed a guard the readings; restart it from its stored state at ``restart_at``."""
-    guard = EnergyGuard()
+def run(
+    sequence: list[Step],
+    report_interval: float,
+    restart_at: int,
+    first: int,
+    make: Callable[[GuardState | None], EnergyGuard] = EnergyGuard,
+) -> list[Seen]:
+    """Feed a guard the readings; restart it from its stored state at ``restart_at``.
+
+    ``make`` builds the guard (from a stored state): the site's, or a meter counter's.
+    """
+    guard = make(None)
     guard.report_interval = report_interval
     now, previous = START, first
     seen: list[Seen] = []
@@ -146,7 +156,7 @@ def run(sequence: list[Step], report_interval: float, restart_at: int, first: in
         if index == restart_at:
             stored = GuardState.from_dict(json.loads(guard_json(guard)))
             assert stored == guard.state
-            guard = EnergyGuard(stored)
+            guard = make(stored)
             guard.report_interval = report_interval
         now = later(now, step.seconds)
         raw = counter(step, guard, previous, now.timestamp())

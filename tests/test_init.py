@@ -32,7 +32,7 @@ async def test_setup_and_unload(
     envoy = device(device_registry, entry, simulator.serial)
     assert envoy is not None
     assert envoy.manufacturer == "Enphase"
-    assert envoy.model == "Envoy"
+    assert envoy.model == "Envoy-S"  # 800-00551 with <imeter>false</imeter>
     assert envoy.model_id == "800-00551-r02"
     assert envoy.sw_version == "D5.0.62"
     assert envoy.serial_number == simulator.serial

@@ -26,7 +26,14 @@ from custom_components.enphase_envoy_legacy.const import DOMAIN
 from custom_components.enphase_envoy_legacy.coordinator import EnvoyLegacyCoordinator
 from custom_components.enphase_envoy_legacy.schedule import EARLY, SETTLE
 from tests.helpers import NOON, poll, record_writes, state, store_key
-from tests.simulator import PATH_INFO, PATH_INVERTERS, PATH_PRODUCTION, EnvoySimulator, bursts
+from tests.simulator import (
+    PATH_INFO,
+    PATH_INVERTERS,
+    PATH_PRODUCTION,
+    PATH_PRODUCTION_JSON,
+    EnvoySimulator,
+    bursts,
+)
 from tests.simulator.rhythm import Rhythm, previous_burst
 
 HOUR = 3600.0
@@ -50,6 +57,14 @@ async def follow(
         freezer.move_to(coordinator.next_poll + timedelta(seconds=0.6))
         async_fire_time_changed(hass)
         await hass.async_block_till_done(wait_background_tasks=True)
+
+
+def production_reads_of(simulator: EnvoySimulator) -> list[float]:
+    """Return when production was read: /api/v1/production, or a metered Envoy's production.json.
+
+    A metered Envoy's production CT gives the site totals in /production.json (issue #14).
+    """
+    return sorted(reads(simulator, PATH_PRODUCTION) + reads(simulator, PATH_PRODUCTION_JSON))
 
 
 def reads(simulator: EnvoySimulator, path: str) -> list[float]:
@@ -118,7 +133,7 @@ async def test_reads_follow_the_report_rhythm(
     start = simulator.requests[0].at + HOUR  # the first hour learns
     end = simulator.requests[-1].at - 600
     inverter_reads = reads(simulator, PATH_INVERTERS)
-    production_reads = reads(simulator, PATH_PRODUCTION)
+    production_reads = production_reads_of(simulator)
     reports = [at for at, _ in simulator.report_log]
     assert worst_staleness(reports, inverter_reads, start, end) <= SPREAD + SETTLE + EARLY
     hourly = count(simulator, start, start + HOUR)
@@ -420,7 +435,7 @@ async def test_metered_envoy_is_recognised(
     recognised = min(at for at, taken in seen if taken is True)
     assert recognised - setup <= 3 * rhythm.interval
     assert all(taken is True for at, taken in seen if at >= recognised)
-    production_reads = [at for at in reads(simulator, PATH_PRODUCTION) if at >= recognised]
+    production_reads = [at for at in production_reads_of(simulator) if at >= recognised]
     assert max(b - a for a, b in itertools.pairwise(production_reads)) <= 60 + 1
     start = recognised + 600
     assert (

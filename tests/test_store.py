@@ -12,8 +12,9 @@ from homeassistant.core import HomeAssistant
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
 from custom_components.enphase_envoy_legacy.const import DOMAIN
+from custom_components.enphase_envoy_legacy.store import migrate_version_1
 from tests.helpers import NOON, report_all, state, store_key
-from tests.simulator import PATH_INFO, EnvoySimulator
+from tests.simulator import PATH_INFO, PATH_METERS, EnvoySimulator
 
 INVERTER = "121547059079"
 # Not listed by the Envoy any more, missing since an hour before NOON.
@@ -164,3 +165,45 @@ async def test_a_guard_state_of_the_wrong_shape_starts_afresh(
         for record in caplog.records
         if record.levelno == logging.WARNING and "energy guard" in record.getMessage()
     ]
+
+
+@pytest.mark.parametrize("rhythm", [None])
+@pytest.mark.parametrize(
+    "meters", [None, {"meters": [{"eid": "one"}]}, {"meters": "none"}, {"imeter": True}]
+)
+async def test_the_previous_releases_store_loads_unchanged(
+    hass: HomeAssistant,
+    freezer: FrozenDateTimeFactory,
+    simulator: EnvoySimulator,
+    mock_config_entry: MockConfigEntry,
+    hass_storage: dict[str, Any],
+    meters: dict[str, Any] | None,
+) -> None:
+    """Version 2.1 (without meters): everything kept; the meters are detected once, then kept.
+
+    A meters part that cannot be read (malformed) is detected again the same way.
+    """
+    freezer.move_to(NOON)
+    report_all(simulator, NOON.replace(minute=59, hour=18))
+    key = store_key(mock_config_entry.entry_id)
+    data = migrate_version_1(stored_by_release_1_3(simulator))
+    if meters is not None:
+        data["meters"] = meters
+    hass_storage[key] = {"version": 2, "minor_version": 1, "key": key, "data": data}
+    mock_config_entry.add_to_hass(hass)
+    assert await hass.config_entries.async_setup(mock_config_entry.entry_id)
+    await hass.async_block_till_done()
+    serial = simulator.serial
+    assert float(state(hass, f"sensor.envoy_{serial}_lifetime_energy")) == 120_000.0
+    assert simulator.count(PATH_INFO) == 0
+    # The identity was not read, so <imeter> is not known: /ivp/meters is asked once (D5.0.62
+    # answers [] behind its Digest challenge).
+    assert simulator.count(PATH_METERS) == 2
+    await hass.config_entries.async_unload(mock_config_entry.entry_id)
+    written = hass_storage[key]
+    assert (written["version"], written["minor_version"]) == (2, 2)
+    assert written["data"]["meters"] == {"imeter": None, "meters": []}
+    assert written["data"]["guard"]["lifetime"] == 120_000_000
+    assert await hass.config_entries.async_setup(mock_config_entry.entry_id)
+    await hass.async_block_till_done()
+    assert simulator.count(PATH_METERS) == 2  # kept: not asked again

@@ -15,6 +15,7 @@ import pytest
 
 from custom_components.enphase_envoy_legacy.errors import Reason
 from custom_components.enphase_envoy_legacy.sensor import INVERTER_SENSORS, PRODUCTION_SENSORS
+from custom_components.enphase_envoy_legacy.sensor_metered import METERED_SENSORS
 
 INTEGRATION = Path(__file__).resolve().parent.parent / "custom_components" / "enphase_envoy_legacy"
 EN = json.loads((INTEGRATION / "translations" / "en.json").read_text())
@@ -31,9 +32,16 @@ def _placeholders(text: str) -> set[str]:
 
 def test_entity_names_and_icons() -> None:
     """Each sensor's translation key has a name and an icon, and no key is left over."""
-    keys = {d.translation_key for d in (*PRODUCTION_SENSORS, *INVERTER_SENSORS)}
+    descriptions = (*PRODUCTION_SENSORS, *INVERTER_SENSORS, *METERED_SENSORS)
+    keys = {d.translation_key for d in descriptions}
     assert keys == set(EN["entity"]["sensor"])
     assert keys == set(ICONS["entity"]["sensor"])
+    for description in descriptions:
+        # A name's placeholders are the description's own; an enum's states all have a text.
+        name = EN["entity"]["sensor"][description.translation_key]["name"]
+        assert _placeholders(name) == set(description.translation_placeholders or {})
+        states = EN["entity"]["sensor"][description.translation_key].get("state", {})
+        assert set(description.options or ()) == set(states)
 
 
 def test_config_flow_errors() -> None:

@@ -29,7 +29,13 @@ SILENT_INVERTER_AFTER: Final = timedelta(hours=2)
 MANUFACTURER: Final = "Enphase"
 
 # Part number prefixes whose product name is known for sure; others show as "Envoy".
-MODEL_BY_PART_NUMBER: Final = {"800-00069": "Envoy-R"}
+MODEL_BY_PART_NUMBER: Final = {
+    "800-00069": "Envoy-R",
+    "800-00555": "Envoy-S Metered",
+    "800-00547": "Envoy-S Metered",
+}
+# The Envoy-S, metered or not: /info.xml's <imeter> says which (envoy-facts).
+METERED_OR_NOT_PART_NUMBERS: Final = frozenset({"800-00551"})
 
 # Microinverters the Envoy still lists but that have not reported for this long were removed
 # or replaced long ago (Envoys keep listing them for years): their power is no longer shown

@@ -40,11 +40,13 @@ from .envoy_client import (
 )
 from .errors import translated
 from .identity import EnvoyIdentity
-from .issues import SilentInverters
+from .issues import MeterFaults, SilentInverters
+from .metered import MeteredReading
+from .metered_guard import MeteredGuards
 from .naming import entry_tag
 from .pacing import PanelWrites
 from .panels import PanelEnergy
-from .reader import read_due
+from .reader import MeterWatch, read_due
 from .schedule import RECHECK, PollScheduler
 from .signals import async_signal
 from .store import EntryStore
@@ -91,6 +93,9 @@ class EnvoyLegacyCoordinator(DataUpdateCoordinator[EnvoyLegacyData]):
         self.pacing = PanelWrites()
         self.census = InverterCensus()
         self.silent_inverters = SilentInverters(hass, self.serial)
+        self.meters = MeterWatch()
+        self.counters = MeteredGuards()
+        self.meter_faults = MeterFaults(hass, self.serial)
         self._day: str | None = None  # the local day of the last poll
         self._signalled_success = True  # the health the inverter entities last heard of
 
@@ -105,10 +110,14 @@ class EnvoyLegacyCoordinator(DataUpdateCoordinator[EnvoyLegacyData]):
         restored = await self._store.async_restore()
         self.guard, self.panels, self.census = restored.guard, restored.panels, restored.census
         self.scheduler.state = restored.rhythm
+        self.meters, self.counters = MeterWatch(restored.meters), restored.counters
+        self.identity.imeter = self.meters.setup.imeter
         self.client.restore_auth(restored.auth)
         self._said_connection_close = self.client.connection_close
         if self.identity.restore(restored.info):
             return
+        # A first setup: the meters are detected at the first poll, after this read.
+        self.meters.detect_due = True
         try:
             await self.identity.async_read()
         except EnvoyUnsupportedFirmwareError as err:
@@ -133,8 +142,16 @@ class EnvoyLegacyCoordinator(DataUpdateCoordinator[EnvoyLegacyData]):
         try:
             if read_info:
                 await self.identity.async_read()
+                # The daily identity read detects the meters again (a CT added or removed).
+                self.meters.detect_due = True
             reading = await read_due(
-                self.client, self.scheduler, self.census, previous, now.timestamp(), self.tag
+                self.client,
+                self.scheduler,
+                self.census,
+                previous,
+                now.timestamp(),
+                self.tag,
+                self.meters,
             )
         except EnvoyError as err:
             self._log_connection_close()
@@ -168,6 +185,7 @@ class EnvoyLegacyCoordinator(DataUpdateCoordinator[EnvoyLegacyData]):
             production = self._guard(envoy, now, census.site_peak)
         else:
             production = self.guard.carry_forward(self.data.production, now)
+        metered, counters = self._judge_meters(reading.metered, now, census.site_peak)
         if reports is not None:
             # After the site totals: a panel's energy today never exceeds the site's. Only
             # the listed, not retired inverters' reports count (census.reports).
@@ -192,6 +210,8 @@ class EnvoyLegacyCoordinator(DataUpdateCoordinator[EnvoyLegacyData]):
             changed_panels=changed_panels,
             census=census,
             panels=self.panels.panels,
+            metered=metered,
+            counters=counters,
         )
 
     def _log_connection_close(self) -> None:
@@ -241,6 +261,21 @@ class EnvoyLegacyCoordinator(DataUpdateCoordinator[EnvoyLegacyData]):
         production = self.guard.update(envoy.production, now, site_peak_power=peak)
         log_judgement(self.tag, envoy.production, production, was_holding=was_holding)
         return production
+
+    def _judge_meters(
+        self, metered: MeteredReading | None, now: datetime, peak: int
+    ) -> tuple[MeteredReading | None, dict[str, GuardedProduction]]:
+        """Judge the meters' counters (metered_guard.py) and health (issues.py) when read.
+
+        Not read this poll: the last reading stands (unless no meter is left), and only
+        "energy today" can change.
+        """
+        if metered is not None:
+            self.meter_faults.update(metered.setup)
+            return metered, self.counters.judge(metered, now, peak)
+        if self.data is None or self.data.metered is None or not self.meters.setup.metered:
+            return None, {}
+        return self.data.metered, self.counters.carry_forward(now)
 
     def _take_census(
         self, inverters: dict[str, EnvoyInverter], reports: dict[str, float], now: datetime

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from .census import CensusReading
 from .energy_state import GuardedProduction
 from .envoy_client import EnvoyData, EnvoyInverter
+from .metered import MeteredReading
 from .panels import PanelState
 
 
@@ -32,6 +33,10 @@ class EnvoyLegacyData:
     # The last inverter read's census (census.py) and each inverter's energy (panels.py).
     census: CensusReading = field(default_factory=CensusReading)
     panels: Mapping[str, PanelState] = field(default_factory=dict)
+    # A metered Envoy's last reading of its meters (metered.py; None: it has none), and its
+    # lifetime counters as their guards let them through (metered_guard.py), by name.
+    metered: MeteredReading | None = None
+    counters: Mapping[str, GuardedProduction] = field(default_factory=dict)
 
     @property
     def inverters(self) -> dict[str, EnvoyInverter]:

@@ -8,21 +8,40 @@ from homeassistant.core import HomeAssistant
 from homeassistant.helpers import device_registry as dr
 
 from .census import UNLISTED_FOR_GOOD
-from .const import DOMAIN, LOGGER, MANUFACTURER, MODEL_BY_PART_NUMBER
+from .const import (
+    DOMAIN,
+    LOGGER,
+    MANUFACTURER,
+    METERED_OR_NOT_PART_NUMBERS,
+    MODEL_BY_PART_NUMBER,
+)
 from .envoy_client import EnvoyInfo
 
 
+def envoy_model(part_number: str | None, *, imeter: bool | None) -> str:
+    """Return the Envoy's product name from its part number (and ``<imeter>``)."""
+    prefix = (part_number or "")[:9]
+    if prefix in METERED_OR_NOT_PART_NUMBERS and imeter is not None:
+        return "Envoy-S Metered" if imeter else "Envoy-S"
+    return MODEL_BY_PART_NUMBER.get(prefix, "Envoy")
+
+
 def register_envoy(
-    hass: HomeAssistant, entry_id: str, serial: str, info: EnvoyInfo, url: str
+    hass: HomeAssistant,
+    entry_id: str,
+    serial: str,
+    info: EnvoyInfo,
+    url: str,
+    *,
+    imeter: bool | None = None,
 ) -> str:
     """Create or update the Envoy's device from its identity; return the device's id."""
-    prefix = (info.part_number or "")[:9]
     device = dr.async_get(hass).async_get_or_create(
         config_entry_id=entry_id,
         identifiers={(DOMAIN, serial)},
         manufacturer=MANUFACTURER,
         name=f"Envoy {serial}",
-        model=MODEL_BY_PART_NUMBER.get(prefix, "Envoy"),
+        model=envoy_model(info.part_number, imeter=imeter),
         model_id=info.part_number,
         serial_number=serial,
         sw_version=info.firmware,

@@ -58,4 +58,10 @@ async def async_get_config_entry_diagnostics(
             "plausible_power": coordinator.guard.plausible_power(),
         },
         "inverters": inverters,
+        # A metered Envoy's CT meters: their configuration, last answers and guarded counters
+        # (meter ids are the meters' own, not the Envoy's serial).
+        "meters": coordinator.meters.setup.as_dict(),
+        "meters_reported": None if data.metered is None else asdict(data.metered),
+        "counters_shown": {name: asdict(shown) for name, shown in data.counters.items()},
+        "counter_guards": coordinator.counters.as_dict(),
     }

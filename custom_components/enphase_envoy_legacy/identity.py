@@ -54,6 +54,8 @@ class EnvoyIdentity:
         self.serial = serial
         self.client = client
         self.due: datetime | None = None
+        # What /info.xml's <imeter> said (None: not said); names the Envoy-S Metered.
+        self.imeter: bool | None = None
 
     @property
     def is_due(self) -> bool:
@@ -77,6 +79,7 @@ class EnvoyIdentity:
             issues.raise_token_firmware(self.hass, serial, str(err))
             raise
         issues.clear_token_firmware(self.hass, serial)
+        self.imeter = self.client.imeter
         if info.serial != serial:
             raise UpdateFailed(translation_domain=DOMAIN, translation_key="serial_mismatch")
         self._keep(info)
@@ -100,5 +103,5 @@ class EnvoyIdentity:
         self.info = info
         self.due = dt_util.utcnow() + INFO_REFRESH_INTERVAL
         self.device_id = register_envoy(
-            self.hass, self.entry_id, self.serial, info, self.client.url
+            self.hass, self.entry_id, self.serial, info, self.client.url, imeter=self.imeter
         )

@@ -2,7 +2,8 @@
 
 - token firmware: the Envoy moved to firmware 7 or later, which this integration cannot read;
 - silent inverter: a microinverter stopped reporting in daylight while the rest of the site
-  reports.
+  reports;
+- meter fault: a CT meter of a metered Envoy-S reports ``check-wiring`` or stopped metering.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from homeassistant.util import dt as dt_util
 
 from .const import DOMAIN, SILENT_INVERTER_AFTER
 from .envoy_client import EnvoyInverter
+from .metered import FAULTS, MEASUREMENT_TYPES, MeterSetup
 
 
 def token_firmware_issue_id(serial: str) -> str:
@@ -29,6 +31,11 @@ def token_firmware_issue_id(serial: str) -> str:
 def silent_inverter_issue_id(serial: str, inverter_serial: str) -> str:
     """Return the id of the repair issue for a microinverter that stopped reporting."""
     return f"{serial}_inverter_silent_{inverter_serial}"
+
+
+def meter_fault_issue_id(serial: str, measurement_type: str) -> str:
+    """Return the id of the repair issue for a CT meter that reports a fault."""
+    return f"{serial}_meter_{measurement_type}"
 
 
 def raise_token_firmware(hass: HomeAssistant, serial: str, error: str) -> None:
@@ -125,3 +132,34 @@ class SilentInverters:
                         "last_report": inverter.last_report_date.isoformat(),
                     },
                 )
+
+
+class MeterFaults:
+    """The repair issues of a metered Envoy's CT meters: raised on a fault, cleared after it."""
+
+    def __init__(self, hass: HomeAssistant, serial: str) -> None:
+        """Follow the meters of one Envoy."""
+        self.hass = hass
+        self.serial = serial
+
+    def update(self, setup: MeterSetup) -> None:
+        """Raise an issue for each enabled meter in fault; clear the others' (and the gone)."""
+        faults = {
+            meter.measurement_type: meter.metering_status
+            for meter in setup.meters
+            if meter.enabled and meter.metering_status in FAULTS
+        }
+        for kind in MEASUREMENT_TYPES:
+            issue_id = meter_fault_issue_id(self.serial, kind)
+            if (status := faults.get(kind)) is None:
+                ir.async_delete_issue(self.hass, DOMAIN, issue_id)
+                continue
+            ir.async_create_issue(
+                self.hass,
+                DOMAIN,
+                issue_id,
+                is_fixable=False,
+                severity=ir.IssueSeverity.WARNING,
+                translation_key="meter_fault",
+                translation_placeholders={"meter": kind, "envoy": self.serial, "status": status},
+            )

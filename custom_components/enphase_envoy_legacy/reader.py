@@ -6,16 +6,58 @@ reports just came in from an Envoy whose production moves with them (one without
 everything not read is the previous poll's. What each read shows is told to the scheduler,
 which learns the Envoy's rhythm from it (schedule.py).
 
+A metered Envoy-S (issue #14): its meters are detected once (``MeterWatch``: at the first
+setup and at each daily identity read, remembered in the store), which costs no request on
+an Envoy whose ``/info.xml`` says ``<imeter>false</imeter>``. Where meters are found, each
+production read is ``/production.json`` (and ``/ivp/meters/readings`` when a net-consumption
+meter exists); the production CT's figures there are the site totals, so
+``/api/v1/production`` is read only when no production CT measures. The meters'
+configuration (their health) is read again every METER_CHECK_INTERVAL. An Envoy whose CTs
+measure is metered for the scheduler: production every PRODUCTION_INTERVAL.
+
 This module has no Home Assistant imports.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from typing import Final
 
 from .census import InverterCensus, report_times
 from .envoy_client import EnvoyClient, EnvoyData
+from .metered import MeteredReading, MeterSetup
 from .schedule import PollScheduler
+
+# How often a metered Envoy's meter configuration (their status) is read again (seconds).
+METER_CHECK_INTERVAL: Final = 3600.0
+
+
+class MeterWatch:
+    """What detection found, when to detect again, and when to check the meters' status."""
+
+    def __init__(self, setup: MeterSetup | None = None) -> None:
+        """Start from the stored setup; without one, detection is due at the next poll."""
+        self.setup = setup or MeterSetup()
+        self.detect_due = setup is None
+        self._checked_at: float | None = None
+
+    async def detect(self, client: EnvoyClient, timestamp: float) -> None:
+        """Detect the meters (no request when /info.xml said the Envoy has none)."""
+        meters = await client.detect_meters()
+        imeter = client.imeter if client.imeter is not None else self.setup.imeter
+        self.setup = MeterSetup(meters=meters, imeter=imeter)
+        self.detect_due = False
+        self._checked_at = timestamp
+
+    async def read(self, client: EnvoyClient, timestamp: float) -> MeteredReading:
+        """Read the meters: production.json, the readings of a net meter, their status."""
+        checked = self._checked_at
+        if self.setup.meters and (checked is None or timestamp - checked >= METER_CHECK_INTERVAL):
+            self.setup = replace(self.setup, meters=await client.meters())
+            self._checked_at = timestamp
+        production = await client.production_json()
+        readings = await client.meter_readings() if self.setup.has_net_meter else {}
+        return MeteredReading(production_json=production, readings=readings, setup=self.setup)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -28,6 +70,8 @@ class Reading:
     reports: dict[str, float] | None
     # Whether production was read.
     fresh_production: bool
+    # The meters' answers, when they were read (a metered Envoy's production read).
+    metered: MeteredReading | None = None
 
 
 async def read_due(
@@ -37,8 +81,11 @@ async def read_due(
     previous: EnvoyData | None,
     timestamp: float,
     tag: str,
+    meters: MeterWatch,
 ) -> Reading:
     """Read what is due at ``timestamp`` (epoch seconds); ``tag`` names the entry in the log."""
+    if meters.detect_due:
+        await meters.detect(client, timestamp)
     fetch = scheduler.plan(timestamp)
     inverters = previous.inverters if previous is not None else {}
     new_reports = False
@@ -53,12 +100,22 @@ async def read_due(
         or (new_reports and scheduler.production_follows_reports)
     )
     production = previous.production if previous is not None else None
+    metered: MeteredReading | None = None
     if fresh or production is None:
-        reading = await client.production()
-        scheduler.production_seen(timestamp, changed=reading != production)
+        metered = await meters.read(client, timestamp) if meters.setup.metered else None
+        reading = metered.site_production() if metered is not None else None
+        if reading is None:
+            reading = await client.production()
+        # CTs measure continuously: an Envoy whose CTs measure is read every minute, and
+        # its readings are not evidence for the scheduler's learning.
+        measured = metered is not None and metered.measures
+        if measured:
+            scheduler.state.metered = True
+        scheduler.production_seen(timestamp, changed=measured or reading != production)
         production = reading
     return Reading(
         envoy=EnvoyData(production=production, inverters=inverters),
         reports=reports,
         fresh_production=fresh,
+        metered=metered,
     )

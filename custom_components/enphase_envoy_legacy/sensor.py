@@ -13,13 +13,15 @@ from homeassistant.components.sensor import (
     SensorStateClass,
 )
 from homeassistant.const import EntityCategory, UnitOfEnergy, UnitOfPower
-from homeassistant.core import HomeAssistant
+from homeassistant.core import HomeAssistant, callback
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
+from homeassistant.helpers.typing import StateType
 
 from .coordinator import EnvoyLegacyConfigEntry, EnvoyLegacyCoordinator
 from .data import EnvoyLegacyData
 from .entity import EnvoyLegacyEntity, EnvoyLegacyInverterEntity, async_add_inverter_entities
 from .panels import plausible_watts
+from .sensor_metered import METERED_SENSORS, EnvoyMeteredSensorDescription
 
 # Every entity reads the coordinator's data; none makes a request of its own.
 PARALLEL_UPDATES = 0
@@ -195,6 +197,22 @@ async def async_setup_entry(
             for description in INVERTER_SENSORS
         ),
     )
+    added: set[str] = set()
+
+    @callback
+    def add_metered() -> None:
+        # A metered Envoy's sensors, each once the Envoy has what it shows (sensor_metered.py).
+        new = [
+            description
+            for description in METERED_SENSORS
+            if description.key not in added and description.exists_fn(coordinator.data)
+        ]
+        if new:
+            added.update(description.key for description in new)
+            async_add_entities(EnvoyMeteredSensor(coordinator, d) for d in new)
+
+    add_metered()
+    entry.async_on_unload(coordinator.async_add_listener(add_metered))
 
 
 class NativeValueShown(SensorEntity):
@@ -217,6 +235,26 @@ class EnvoyProductionSensor(NativeValueShown, EnvoyLegacyEntity):
 
     @property
     def native_value(self) -> int | None:
+        """Return the value from the last reading."""
+        return self.entity_description.value_fn(self.coordinator.data)
+
+
+class EnvoyMeteredSensor(NativeValueShown, EnvoyLegacyEntity):
+    """A metered Envoy's value, while the Envoy has it."""
+
+    entity_description: EnvoyMeteredSensorDescription
+
+    @property
+    def available(self) -> bool:
+        """Return True while the Envoy has this value and it is trustworthy."""
+        return (
+            super().available
+            and self.entity_description.exists_fn(self.coordinator.data)
+            and self.native_value is not None
+        )
+
+    @property
+    def native_value(self) -> StateType:
         """Return the value from the last reading."""
         return self.entity_description.value_fn(self.coordinator.data)
 

@@ -9,7 +9,13 @@ Version 2 (key ``enphase_envoy_legacy.<entry id>.state``) holds each part under 
 - ``auth``: the user the Envoy accepted, and whether it resets kept-alive connections (the
   client's ``auth_state``; also set by the migration of an entry whose keep-alive option
   was off, see __init__.py);
-- ``info``: the Envoy's identity, so a restart need not read it (identity.py).
+- ``info``: the Envoy's identity, so a restart need not read it (identity.py);
+- ``meters`` (since minor version 2): the CT meters detection found (metered.py), so a
+  restart detects nothing; absent, they are detected at the next poll;
+- ``counters`` (since minor version 2): the states of the guards of a metered Envoy's
+  lifetime counters, by name (metered_guard.py).
+
+Minor version 1 (the previous release) loads unchanged: what it lacks starts afresh.
 
 Only this module knows these names: at setup the coordinator takes a ``Restored`` (each
 part rebuilt, ready for its owner), and what is written is read from the coordinator's own
@@ -35,14 +41,18 @@ from .energy import EnergyGuard
 from .energy_state import GuardState
 from .envoy_client import EnvoyClient
 from .identity import EnvoyIdentity
+from .metered import MeterSetup
+from .metered_guard import MeteredGuards
 from .panels import PanelEnergy
+from .reader import MeterWatch
 from .schedule import PollScheduler
 from .schedule_state import RhythmState
 
 STORE_VERSION: Final = 2
+STORE_MINOR_VERSION: Final = 2
 # How often what was learned is written at most (seconds); and on unload.
 SAVE_DELAY: Final = 60
-PARTS: Final = ("rhythm", "panels", "unlisted", "auth", "info")
+PARTS: Final = ("rhythm", "panels", "unlisted", "auth", "info", "meters", "counters")
 
 
 class EntryParts(Protocol):
@@ -54,6 +64,8 @@ class EntryParts(Protocol):
     census: InverterCensus
     client: EnvoyClient
     identity: EnvoyIdentity
+    meters: MeterWatch
+    counters: MeteredGuards
 
 
 def as_stored(parts: EntryParts) -> dict[str, Any]:
@@ -65,6 +77,8 @@ def as_stored(parts: EntryParts) -> dict[str, Any]:
         "unlisted": parts.census.unlisted.as_dict(),
         "auth": parts.client.auth_state,
         "info": asdict(parts.identity.info),
+        "meters": None if parts.meters.detect_due else parts.meters.setup.as_dict(),
+        "counters": parts.counters.as_dict(),
     }
 
 
@@ -82,6 +96,8 @@ class Restored:
     census: InverterCensus
     auth: Mapping[str, object] | None
     info: object
+    meters: MeterSetup | None
+    counters: MeteredGuards
 
 
 def migrate_version_1(data: dict[str, Any]) -> dict[str, Any]:
@@ -90,14 +106,27 @@ def migrate_version_1(data: dict[str, Any]) -> dict[str, Any]:
     return {"guard": guard, **{part: data[part] for part in PARTS if part in data}}
 
 
+class _VersionedStore(Store[dict[str, Any]]):
+    """The entry's store: minor version 1 (the previous release) loads as it was written."""
+
+    async def _async_migrate_func(
+        self, old_major_version: int, old_minor_version: int, old_data: dict[str, Any]
+    ) -> dict[str, Any]:
+        """Return a store of an earlier minor version unchanged: its new parts start afresh.
+
+        Only version 2 was ever written under this key (release 1.3's key was another).
+        """
+        return old_data
+
+
 class EntryStore:
     """The store of one entry, read from the previous release's store on its first load."""
 
     def __init__(self, hass: HomeAssistant, entry_id: str) -> None:
         """Prepare the entry's store (nothing is read yet)."""
         self._entry_id = entry_id
-        self._store: Store[dict[str, Any]] = Store(
-            hass, STORE_VERSION, f"{DOMAIN}.{entry_id}.state"
+        self._store: Store[dict[str, Any]] = _VersionedStore(
+            hass, STORE_VERSION, f"{DOMAIN}.{entry_id}.state", minor_version=STORE_MINOR_VERSION
         )
         self._legacy: Store[dict[str, Any]] = Store(hass, 1, f"{DOMAIN}.{entry_id}.energy")
 
@@ -135,6 +164,8 @@ class EntryStore:
             census=InverterCensus(stored.get("unlisted")),
             auth=auth if isinstance(auth, Mapping) else None,
             info=stored.get("info"),
+            meters=MeterSetup.from_dict(stored.get("meters")),
+            counters=MeteredGuards(stored.get("counters")),
         )
 
     async def async_keep_connection_close(self) -> None:

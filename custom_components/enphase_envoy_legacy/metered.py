@@ -1,0 +1,247 @@
+"""What a metered Envoy-S measures: its CT meters, and one poll's reading of them (issue #14).
+
+``MeterSetup`` is what detection found (``EnvoyClient.detect_meters`` at the first setup and
+at each daily identity read, kept in the entry's store): the meters' configuration from
+``/ivp/meters`` and what ``/info.xml``'s ``<imeter>`` said. An Envoy with neither reads no
+meter endpoint at all.
+
+``MeteredReading`` is one poll's answers (``/production.json`` and, where a net-consumption
+meter exists, ``/ivp/meters/readings``) with the configuration in force, and tells what each
+measurement type gives. A CT is measured only while it is there and metering: an entry with
+``activeCount`` 0 (left out by the client), a meter disabled, ``not-metering`` or reporting
+``check-wiring`` gives nothing. Where both are there, the readings endpoint serves (its
+export counter exists only there), production.json otherwise: its net ``whLifetime`` is
+the import only.
+
+This module has no Home Assistant imports.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any, Final
+
+from .envoy_client import (
+    NET_CONSUMPTION,
+    PRODUCTION,
+    TOTAL_CONSUMPTION,
+    EnvoyMeter,
+    EnvoyMeteredProduction,
+    EnvoyMeterEntry,
+    EnvoyMeterReading,
+    EnvoyProduction,
+)
+
+MEASUREMENT_TYPES: Final = (PRODUCTION, NET_CONSUMPTION, TOTAL_CONSUMPTION)
+# The phases a meter can have (L1 to L3).
+PHASES: Final = 3
+# The statuses a meter reports in /ivp/meters, as entity states (snake case).
+STATUSES: Final = ("normal", "not_metering", "check_wiring")
+FAULTS: Final = frozenset({"not-metering", "check-wiring"})
+
+
+@dataclass(frozen=True, kw_only=True)
+class MeterSetup:
+    """What detection found: the meters' configuration and ``<imeter>`` (None: not said)."""
+
+    meters: tuple[EnvoyMeter, ...] = ()
+    imeter: bool | None = None
+
+    @property
+    def metered(self) -> bool:
+        """Return True when the Envoy's meter endpoints are worth reading."""
+        return bool(self.meters) or self.imeter is True
+
+    @property
+    def has_net_meter(self) -> bool:
+        """Return True when a net-consumption meter is configured (its readings are read)."""
+        return any(meter.measurement_type == NET_CONSUMPTION for meter in self.meters)
+
+    def meter(self, kind: str) -> EnvoyMeter | None:
+        """Return the meter of a measurement type, if one is configured."""
+        return next((m for m in self.meters if m.measurement_type == kind), None)
+
+    def as_dict(self) -> dict[str, Any]:
+        """Return the setup for storage."""
+        return {
+            "imeter": self.imeter,
+            "meters": [
+                {
+                    "eid": m.eid,
+                    "enabled": m.enabled,
+                    "measurement_type": m.measurement_type,
+                    "phase_mode": m.phase_mode,
+                    "phase_count": m.phase_count,
+                    "metering_status": m.metering_status,
+                    "status_flags": list(m.status_flags),
+                }
+                for m in self.meters
+            ],
+        }
+
+    @classmethod
+    def from_dict(cls, data: object) -> MeterSetup | None:
+        """Rebuild a stored setup; None when there is none or it is malformed (detect again)."""
+        if not isinstance(data, Mapping) or not isinstance(data.get("meters"), list):
+            return None
+        imeter = data.get("imeter")
+        try:
+            meters = tuple(_meter(item) for item in data["meters"])
+        except KeyError, TypeError, ValueError:
+            return None
+        return cls(meters=meters, imeter=imeter if isinstance(imeter, bool) else None)
+
+
+def _meter(item: Mapping[str, Any]) -> EnvoyMeter:
+    """Return a stored meter, or raise KeyError, TypeError or ValueError."""
+    eid, enabled, kind = item["eid"], item["enabled"], item["measurement_type"]
+    mode, phases, status = item["phase_mode"], item["phase_count"], item["metering_status"]
+    flags = item["status_flags"]
+    if (
+        type(eid) is not int
+        or not isinstance(enabled, bool)
+        or kind not in (PRODUCTION, TOTAL_CONSUMPTION, NET_CONSUMPTION)
+        or not isinstance(mode, str | None)
+        or not (phases is None or type(phases) is int)
+        or not isinstance(status, str | None)
+        or not all(isinstance(flag, str) for flag in flags)
+    ):
+        raise ValueError(item)
+    return EnvoyMeter(
+        eid=eid,
+        enabled=enabled,
+        measurement_type=kind,
+        phase_mode=mode,
+        phase_count=phases,
+        metering_status=status,
+        status_flags=tuple(flags),
+    )
+
+
+@dataclass(frozen=True, kw_only=True)
+class Phase:
+    """One phase of a meter: from the readings' ``channels`` or production.json's ``lines``."""
+
+    power: int
+    voltage: float | None
+    current: float | None
+    power_factor: float | None
+    frequency: float | None
+
+    @property
+    def used(self) -> bool:
+        """Return False for a phase that reads all zeros (not wired)."""
+        return any((self.power, self.voltage, self.current))
+
+
+@dataclass(frozen=True, kw_only=True)
+class Measured:
+    """What one CT measures now: power, its lifetime counter(s), and its phases."""
+
+    watts: int
+    lifetime: int  # Wh delivered (import on the net meter)
+    received: int | None = None  # Wh received (export on the net meter; readings only)
+    today: int | None = None
+    seven_days: int | None = None
+    phases: tuple[Phase, ...] = ()
+
+
+@dataclass(frozen=True, kw_only=True)
+class MeteredReading:
+    """One poll's answers of the meter endpoints, with the configuration in force."""
+
+    production_json: EnvoyMeteredProduction | None
+    readings: Mapping[int, EnvoyMeterReading] = field(default_factory=dict)
+    setup: MeterSetup = field(default_factory=MeterSetup)
+
+    @property
+    def measures(self) -> bool:
+        """Return True when at least one CT measures now."""
+        return any(self.measured(kind) is not None for kind in MEASUREMENT_TYPES)
+
+    def entry(self, kind: str) -> EnvoyMeterEntry | None:
+        """Return production.json's active entry of a measurement type."""
+        answer = self.production_json
+        if answer is None:
+            return None
+        return {
+            PRODUCTION: answer.production,
+            TOTAL_CONSUMPTION: answer.total_consumption,
+            NET_CONSUMPTION: answer.net_consumption,
+        }[kind]
+
+    def measured(self, kind: str) -> Measured | None:
+        """Return what the CT of a measurement type measures, None when it is not metering."""
+        meter = self.setup.meter(kind)
+        if meter is not None and not meter.metering:
+            return None
+        entry = self.entry(kind)
+        reading = self.readings.get(meter.eid) if meter is not None else None
+        if reading is not None:
+            return Measured(
+                watts=reading.active_power,
+                lifetime=reading.energy_delivered,
+                received=reading.energy_received,
+                today=entry.watt_hours_today if entry is not None else None,
+                seven_days=entry.watt_hours_last_seven_days if entry is not None else None,
+                phases=tuple(
+                    Phase(
+                        power=c.active_power,
+                        voltage=c.voltage,
+                        current=c.current,
+                        power_factor=c.power_factor,
+                        frequency=c.frequency,
+                    )
+                    for c in reading.channels
+                ),
+            )
+        if entry is None:
+            return None
+        return Measured(
+            watts=entry.watts_now,
+            lifetime=entry.watt_hours_lifetime,
+            today=entry.watt_hours_today,
+            seven_days=entry.watt_hours_last_seven_days,
+            phases=tuple(
+                Phase(
+                    power=line.watts_now,
+                    voltage=line.rms_voltage,
+                    current=line.rms_current,
+                    power_factor=line.power_factor,
+                    frequency=None,
+                )
+                for line in entry.lines
+            ),
+        )
+
+    def consumption(self) -> Measured | None:
+        """Return the house's consumption: the total CT's, or the net one's plus production.
+
+        Derived, its lifetime is production + import - export, so it needs the net meter's
+        export counter (the readings endpoint): without it there is no consumption.
+        """
+        if (total := self.measured(TOTAL_CONSUMPTION)) is not None:
+            return total
+        net, production = self.measured(NET_CONSUMPTION), self.measured(PRODUCTION)
+        if net is None or production is None or net.received is None:
+            return None
+        lifetime = production.lifetime + net.lifetime - net.received
+        return Measured(watts=net.watts + production.watts, lifetime=max(lifetime, 0))
+
+    def site_production(self) -> EnvoyProduction | None:
+        """Return the production CT's figures as the site totals (None: no CT measures).
+
+        On a metered Envoy ``/api/v1/production`` reports these same figures: reading them
+        here spares that request.
+        """
+        entry = self.entry(PRODUCTION)
+        meter = self.setup.meter(PRODUCTION)
+        if entry is None or (meter is not None and not meter.metering):
+            return None
+        return EnvoyProduction(
+            watts_now=entry.watts_now,
+            watt_hours_today=entry.watt_hours_today or 0,
+            watt_hours_seven_days=entry.watt_hours_last_seven_days or 0,
+            watt_hours_lifetime=entry.watt_hours_lifetime,
+        )

@@ -1,0 +1,106 @@
+"""Every lifetime counter of a metered Envoy, judged by its own energy guard (issue #14).
+
+Four counters feed the Energy dashboard besides the site's production: the house's
+consumption, the energy imported from the grid and exported to it (the net-consumption
+meter's ``actEnergyDlvd`` and ``actEnergyRcvd``), and the production CT's own lifetime. Each
+has its own guard (energy.py, with the capacities of energy_counters.py), stored across
+restarts under its name. A counter that is not measured now (its CT not metering, the
+export without the readings endpoint) is not shown.
+
+This module has no Home Assistant imports.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import datetime
+from typing import Any, Final
+
+from .energy import EnergyGuard
+from .energy_counters import CounterGuard, counter_reading, service_capacity
+from .energy_state import GuardedProduction, GuardState
+from .envoy_client import NET_CONSUMPTION, PRODUCTION, TOTAL_CONSUMPTION, EnvoyProduction
+from .metered import MeteredReading, MeterSetup
+
+CONSUMPTION: Final = "consumption"
+IMPORTED: Final = "imported"
+EXPORTED: Final = "exported"
+PRODUCTION_CT: Final = "production_ct"
+COUNTERS: Final = (CONSUMPTION, IMPORTED, EXPORTED, PRODUCTION_CT)
+
+
+def counters_of(reading: MeteredReading) -> dict[str, EnvoyProduction]:
+    """Return each counter measured now, in the shape the guard judges."""
+    found: dict[str, EnvoyProduction] = {}
+    if (consumption := reading.consumption()) is not None:
+        found[CONSUMPTION] = counter_reading(
+            watts=consumption.watts,
+            lifetime=consumption.lifetime,
+            today=consumption.today,
+            seven_days=consumption.seven_days,
+        )
+    if (net := reading.measured(NET_CONSUMPTION)) is not None:
+        found[IMPORTED] = counter_reading(watts=max(net.watts, 0), lifetime=net.lifetime)
+        if net.received is not None:
+            found[EXPORTED] = counter_reading(watts=max(-net.watts, 0), lifetime=net.received)
+    if (production := reading.measured(PRODUCTION)) is not None:
+        found[PRODUCTION_CT] = counter_reading(
+            watts=production.watts,
+            lifetime=production.lifetime,
+            today=production.today,
+            seven_days=production.seven_days,
+        )
+    return found
+
+
+def capacity_of(setup: MeterSetup, name: str) -> int:
+    """Return the service capacity (W) bounding a consumption, import or export counter."""
+    kinds = (TOTAL_CONSUMPTION, NET_CONSUMPTION) if name == CONSUMPTION else (NET_CONSUMPTION,)
+    phases = next(
+        (meter.phase_count for kind in kinds if (meter := setup.meter(kind)) is not None), None
+    )
+    return service_capacity(phases)
+
+
+class MeteredGuards:
+    """The guards of a metered Envoy's counters, and what each showed last."""
+
+    def __init__(self, stored: object = None) -> None:
+        """Start from the stored states (a malformed one starts afresh), or from nothing."""
+        self.states: dict[str, GuardState] = {}
+        if isinstance(stored, Mapping):
+            for name in COUNTERS:
+                value = stored.get(name)
+                if isinstance(value, Mapping) and (state := GuardState.from_dict(value)):
+                    self.states[name] = state
+        self.shown: dict[str, GuardedProduction] = {}
+
+    def guard(self, name: str, setup: MeterSetup) -> EnergyGuard:
+        """Return the guard of a counter (its state is kept in ``states``)."""
+        state = self.states.setdefault(name, GuardState())
+        if name == PRODUCTION_CT:
+            # The production CT measures the site: the site's capacity bounds it.
+            return EnergyGuard(state)
+        return CounterGuard(capacity_of(setup, name), state)
+
+    def judge(
+        self, reading: MeteredReading, now: datetime, site_peak_power: int
+    ) -> dict[str, GuardedProduction]:
+        """Judge every counter measured now (``now`` aware, local); return what to show."""
+        self.shown = {
+            name: self.guard(name, reading.setup).update(raw, now, site_peak_power=site_peak_power)
+            for name, raw in counters_of(reading).items()
+        }
+        return self.shown
+
+    def carry_forward(self, now: datetime) -> dict[str, GuardedProduction]:
+        """Return what was shown last, with "energy today" starting again at midnight."""
+        self.shown = {
+            name: EnergyGuard(self.states[name]).carry_forward(shown, now)
+            for name, shown in self.shown.items()
+        }
+        return self.shown
+
+    def as_dict(self) -> dict[str, Any]:
+        """Return the guards' states for storage."""
+        return {name: state.as_dict() for name, state in self.states.items()}

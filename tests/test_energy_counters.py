@@ -1,0 +1,135 @@
+"""The guard of a metered Envoy's other lifetime counters (energy_counters.py).
+
+Consumption, import and export are bounded by the meter's electrical service, whatever the
+readings claim: the promises of tests/test_energy_properties.py hold for them too, with that
+capacity, restart or not.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import timedelta
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from custom_components.enphase_envoy_legacy.energy import MAX_CAPACITY_W, SLACK_WH, EnergyGuard
+from custom_components.enphase_envoy_legacy.energy_counters import (
+    DEFAULT_PHASES,
+    SERVICE_AMPS,
+    SERVICE_VOLTS,
+    CounterGuard,
+    counter_reading,
+    service_capacity,
+)
+from custom_components.enphase_envoy_legacy.energy_state import GuardState
+from tests.test_energy_properties import (
+    ANY_NUMBER,
+    ANY_STEP,
+    FORWARD,
+    REPORT_INTERVAL,
+    START,
+    Step,
+    check,
+    run,
+    steps,
+)
+
+PHASES = st.sampled_from([None, 0, 1, 2, 3, 4, -1])
+
+
+def maker(phases: int | None) -> Callable[[GuardState | None], EnergyGuard]:
+    """Return a builder of a meter counter's guard with that many phases."""
+
+    def make(state: GuardState | None) -> CounterGuard:
+        return CounterGuard(service_capacity(phases), state)
+
+    return make
+
+
+@pytest.mark.parametrize(
+    ("phases", "count"), [(1, 1), (2, 2), (3, 3), (None, DEFAULT_PHASES), (0, 3), (7, 3)]
+)
+def test_the_capacity_follows_the_phase_count(phases: int | None, count: int) -> None:
+    """Each phase adds the largest residential service; an unknown count is three."""
+    assert service_capacity(phases) == count * SERVICE_AMPS * SERVICE_VOLTS
+    assert CounterGuard(service_capacity(phases)).plausible_power() == service_capacity(phases)
+
+
+def test_the_capacity_is_capped() -> None:
+    """No capacity set widens the bound beyond the site guard's cap, nor falls below 1 W."""
+    assert CounterGuard(10**12).plausible_power() == MAX_CAPACITY_W
+    assert CounterGuard(0).plausible_power() == 1
+
+
+def test_a_meter_counter_is_guarded_like_production() -> None:
+    """Zeros held, a drop that comes back ignored, growth within the service."""
+    guard = CounterGuard(service_capacity(2))
+    now = START
+    first = guard.update(counter_reading(watts=500, lifetime=16_908_208), now)
+    assert (first.lifetime, first.watts_now, first.today) == (16_908_208, 500, 0)
+    now += timedelta(minutes=1)
+    zero = guard.update(counter_reading(watts=0, lifetime=0), now)
+    assert (zero.lifetime, zero.suspect) == (16_908_208, True)
+    now += timedelta(minutes=1)
+    drop = guard.update(counter_reading(watts=500, lifetime=15_000_000), now)
+    assert (drop.lifetime, drop.suspect) == (16_908_208, True)
+    now += timedelta(minutes=1)
+    back = guard.update(counter_reading(watts=500, lifetime=16_908_250), now)
+    assert (back.lifetime, back.suspect) == (16_908_250, False)
+    # A minute at the service's capacity, and not a Wh more than the slack.
+    now += timedelta(minutes=1)
+    jump = service_capacity(2) // 60 + SLACK_WH + 1
+    held = guard.update(counter_reading(watts=500, lifetime=16_908_250 + jump), now)
+    assert (held.lifetime, held.suspect) == (16_908_250, True)
+
+
+@settings(max_examples=200)
+@given(
+    sequence=st.lists(steps(FORWARD), min_size=1, max_size=60),
+    report_interval=REPORT_INTERVAL,
+    restart_at=st.integers(0, 60),
+    first=ANY_NUMBER,
+    phases=PHASES,
+)
+def test_no_reading_sequence_breaks_a_meter_counters_bound(
+    sequence: list[Step], report_interval: float, restart_at: int, first: int, phases: int | None
+) -> None:
+    """Any readings, hostile ones included: growth within the meter's service capacity."""
+    check(run(sequence, report_interval, restart_at, first, maker(phases)))
+
+
+@settings(max_examples=150)
+@given(
+    sequence=st.lists(
+        steps(
+            st.sampled_from([0, 10, 60, 300, 600, 900]),
+            kinds=("edge", "edge", "chain", "chain", "chain"),
+            watts=st.none(),
+        ),
+        min_size=1,
+        max_size=60,
+    ),
+    restart_at=st.integers(0, 60),
+    phases=PHASES,
+)
+def test_a_walk_up_cannot_outrun_the_service(
+    sequence: list[Step], restart_at: int, phases: int | None
+) -> None:
+    """The adversary of issue #12 against a meter counter: the service bounds it."""
+    check(run(sequence, 0.0, restart_at, 1_000_000, maker(phases)))
+
+
+@settings(max_examples=100)
+@given(
+    sequence=st.lists(steps(ANY_STEP), min_size=1, max_size=60),
+    restart_at=st.integers(0, 60),
+    first=ANY_NUMBER,
+    phases=PHASES,
+)
+def test_a_clock_that_jumps_back_changes_nothing_for_a_meter(
+    sequence: list[Step], restart_at: int, first: int, phases: int | None
+) -> None:
+    """Readings in any order of time: the same time is never granted twice."""
+    check(run(sequence, 0.0, restart_at, first, maker(phases)))
