@@ -80,11 +80,10 @@ class EnvoyLegacyCoordinator(DataUpdateCoordinator[EnvoyLegacyData]):
             async_get_clientsession(hass),
             credentials=credentials_of(entry.data),
             request_timeout=self.request_timeout,
+            name=f"Envoy {self.tag}",
         )
         self.identity = EnvoyIdentity(hass, entry.entry_id, self.serial, self.client)
         self._auth_failures = 0
-        # Whether the switch to Connection: close was said (or restored: said before).
-        self._said_connection_close = False
         self._store = EntryStore(hass, entry.entry_id)
         self.guard = EnergyGuard()
         self.scheduler = PollScheduler(PRODUCTION_INTERVAL)
@@ -113,7 +112,6 @@ class EnvoyLegacyCoordinator(DataUpdateCoordinator[EnvoyLegacyData]):
         self.meters, self.counters = MeterWatch(restored.meters), restored.counters
         self.identity.imeter = self.meters.setup.imeter
         self.client.restore_auth(restored.auth)
-        self._said_connection_close = self.client.connection_close
         if self.identity.restore(restored.info):
             return
         # A first setup: the meters are detected at the first poll, after this read.
@@ -154,7 +152,6 @@ class EnvoyLegacyCoordinator(DataUpdateCoordinator[EnvoyLegacyData]):
                 self.meters,
             )
         except EnvoyError as err:
-            self._log_connection_close()
             # The Envoy may come back upgraded: read its identity again first.
             self.identity.due = None
             if not read_info and (upgraded := await self.identity.async_diagnose()):
@@ -165,7 +162,6 @@ class EnvoyLegacyCoordinator(DataUpdateCoordinator[EnvoyLegacyData]):
                 if self._auth_failures >= AUTH_FAILURES_BEFORE_REAUTH:
                     raise translated(ConfigEntryAuthFailed, err) from err
             raise translated(UpdateFailed, err) from err
-        self._log_connection_close()
         self._auth_failures = 0
         envoy, reports = reading.envoy, reading.reports
         day = now.date().isoformat()
@@ -213,16 +209,6 @@ class EnvoyLegacyCoordinator(DataUpdateCoordinator[EnvoyLegacyData]):
             metered=metered,
             counters=counters,
         )
-
-    def _log_connection_close(self) -> None:
-        """Say once that the client switched to Connection: close (stored at the next save)."""
-        if self.client.connection_close and not self._said_connection_close:
-            self._said_connection_close = True
-            LOGGER.info(
-                "Envoy %s resets kept-alive connections: every request now asks it to close "
-                "the connection after answering",
-                self.tag,
-            )
 
     @callback
     def async_update_listeners(self) -> None:

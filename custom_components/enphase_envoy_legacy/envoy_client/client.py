@@ -193,12 +193,15 @@ class EnvoyClient:
         *,
         credentials: tuple[str, str] | None = None,
         request_timeout: float = DEFAULT_TIMEOUT,
+        name: str = "The Envoy",
     ) -> None:
         """Create a client; raise EnvoyHostError when ``host`` is not an address.
 
         ``credentials``: the (user, password) the Envoy's owner set, used instead of the
-        users derived from the serial.
+        users derived from the serial. ``name``: how the log names this Envoy (never its
+        serial, whose last six characters are its password).
         """
+        self._name = name
         self._base = base_url(host)
         self._session = session
         self._timeout = aiohttp.ClientTimeout(total=request_timeout)
@@ -480,10 +483,14 @@ class EnvoyClient:
         return reply
 
     def _said_close(self, path: str) -> None:
-        """Say (at debug level) that every request now asks for Connection: close."""
-        _LOGGER.debug(
-            "%s: the Envoy reset a kept-alive connection; every request asks it to close "
-            "the connection from now on",
+        """Say once, when it happens, that every request now asks for Connection: close.
+
+        A restored ``connection_close`` (restore_auth) was said before: it is not said again.
+        """
+        _LOGGER.info(
+            "%s resets kept-alive connections (%s): every request now asks it to close the "
+            "connection after answering",
+            self._name,
             path,
         )
 
