@@ -26,6 +26,7 @@ from custom_components.enphase_envoy_legacy.issues import meter_fault_issue_id
 from custom_components.enphase_envoy_legacy.reader import METER_CHECK_INTERVAL
 from tests.helpers import NOON, device, poll, state, store_key
 from tests.simulator import (
+    PATH_INVERTERS,
     PATH_METER_READINGS,
     PATH_METERS,
     PATH_PRODUCTION,
@@ -129,6 +130,24 @@ async def test_a_metered_envoy_reads_its_meters_every_minute(
     async_fire_time_changed(hass)
     await hass.async_block_till_done(wait_background_tasks=True)
     assert PATH_METERS in [r.path for r in simulator.requests]
+
+
+@pytest.mark.parametrize("rhythm", [{"interval": 300.0, "metered": True}])
+@pytest.mark.parametrize("capture", [METERED])
+async def test_between_bursts_only_the_readings_are_read(
+    hass: HomeAssistant,
+    freezer: FrozenDateTimeFactory,
+    simulator: EnvoySimulator,
+    init_integration: MockConfigEntry,
+) -> None:
+    """The readings each minute; production.json (today, seven days) with the inverters."""
+    simulator.requests.clear()
+    for _ in range(10):
+        await poll(hass, freezer)
+    paths = [r.path.split("?")[0] for r in simulator.requests if r.status == 200]
+    assert paths.count(PATH_METER_READINGS) == 10
+    assert 0 < paths.count(PATH_PRODUCTION_JSON) == paths.count(PATH_INVERTERS) < 10
+    assert PATH_PRODUCTION not in paths
 
 
 @pytest.mark.parametrize("capture", [METERED])

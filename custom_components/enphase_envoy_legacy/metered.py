@@ -233,15 +233,16 @@ class MeteredReading:
         """Return the production CT's figures as the site totals (None: no CT measures).
 
         On a metered Envoy ``/api/v1/production`` reports these same figures: reading them
-        here spares that request.
+        here spares that request. Power and lifetime come from the readings where they
+        answer (read each minute), energy today and the last seven days from production.json.
         """
         entry = self.entry(PRODUCTION)
-        meter = self.setup.meter(PRODUCTION)
-        if entry is None or (meter is not None and not meter.metering):
+        measured = self.measured(PRODUCTION)
+        if entry is None or measured is None:
             return None
         return EnvoyProduction(
-            watts_now=entry.watts_now,
+            watts_now=measured.watts,
             watt_hours_today=entry.watt_hours_today or 0,
             watt_hours_seven_days=entry.watt_hours_last_seven_days or 0,
-            watt_hours_lifetime=entry.watt_hours_lifetime,
+            watt_hours_lifetime=measured.lifetime,
         )

@@ -11,9 +11,12 @@ setup and at each daily identity read, remembered in the store), which costs no 
 an Envoy whose ``/info.xml`` says ``<imeter>false</imeter>``. Where meters are found, each
 production read is ``/production.json`` (and ``/ivp/meters/readings`` when a net-consumption
 meter exists); the production CT's figures there are the site totals, so
-``/api/v1/production`` is read only when no production CT measures. The meters'
-configuration (their health) is read again every METER_CHECK_INTERVAL. An Envoy whose CTs
-measure is metered for the scheduler: production every PRODUCTION_INTERVAL.
+``/api/v1/production`` is read only when no production CT measures. Where the readings
+answer, they carry every CT's power and lifetime counters, read together each minute; the
+rest of ``/production.json`` (energy today, the last seven days, the AC Battery) is then
+read with the inverters, once per report burst. The meters' configuration (their health)
+is read again every METER_CHECK_INTERVAL. An Envoy whose CTs measure is metered for the
+scheduler: production every PRODUCTION_INTERVAL.
 
 This module has no Home Assistant imports.
 """
@@ -24,7 +27,7 @@ from dataclasses import dataclass, replace
 from typing import Final
 
 from .census import InverterCensus, report_times
-from .envoy_client import EnvoyClient, EnvoyData
+from .envoy_client import EnvoyClient, EnvoyData, EnvoyMeteredProduction
 from .metered import MeteredReading, MeterSetup
 from .schedule import PollScheduler
 
@@ -40,6 +43,7 @@ class MeterWatch:
         self.setup = setup or MeterSetup()
         self.detect_due = setup is None
         self._checked_at: float | None = None
+        self._production_json: EnvoyMeteredProduction | None = None
 
     async def detect(self, client: EnvoyClient, timestamp: float) -> None:
         """Detect the meters (no request when /info.xml said the Envoy has none)."""
@@ -49,15 +53,22 @@ class MeterWatch:
         self.detect_due = False
         self._checked_at = timestamp
 
-    async def read(self, client: EnvoyClient, timestamp: float) -> MeteredReading:
-        """Read the meters: production.json, the readings of a net meter, their status."""
+    async def read(self, client: EnvoyClient, timestamp: float, *, burst: bool) -> MeteredReading:
+        """Read the meters: the readings of a net meter, production.json, their status.
+
+        ``burst``: the inverters were read in this poll. production.json is read then, and
+        at every read where the readings do not answer (or there is no net meter).
+        """
         checked = self._checked_at
         if self.setup.meters and (checked is None or timestamp - checked >= METER_CHECK_INTERVAL):
             self.setup = replace(self.setup, meters=await client.meters())
             self._checked_at = timestamp
-        production = await client.production_json()
         readings = await client.meter_readings() if self.setup.has_net_meter else {}
-        return MeteredReading(production_json=production, readings=readings, setup=self.setup)
+        if burst or not readings or self._production_json is None:
+            self._production_json = await client.production_json()
+        return MeteredReading(
+            production_json=self._production_json, readings=readings, setup=self.setup
+        )
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -102,7 +113,11 @@ async def read_due(
     production = previous.production if previous is not None else None
     metered: MeteredReading | None = None
     if fresh or production is None:
-        metered = await meters.read(client, timestamp) if meters.setup.metered else None
+        metered = (
+            await meters.read(client, timestamp, burst=reports is not None)
+            if meters.setup.metered
+            else None
+        )
         reading = metered.site_production() if metered is not None else None
         if reading is None:
             reading = await client.production()
