@@ -49,7 +49,13 @@ from benchmarks.common import (
     write_result,
 )
 from custom_components.enphase_envoy_legacy.const import CONF_SERIAL, DOMAIN
-from tests.simulator import PATH_INVERTERS, PATH_PRODUCTION
+from tests.simulator import (
+    PATH_INVERTERS,
+    PATH_METER_READINGS,
+    PATH_METERS,
+    PATH_PRODUCTION,
+    PATH_PRODUCTION_JSON,
+)
 from tests.simulator.rhythm import Rhythm
 from tests.simulator.thread import SimulatorThread
 
@@ -108,12 +114,19 @@ def real_time() -> Iterator[list[float]]:
         elapsed[0] = time.clock_gettime(time.CLOCK_MONOTONIC) - start
 
 
+# What a poll reads of the site's production: the totals, or a metered Envoy-S's meters.
+PRODUCTION_PATHS = frozenset(
+    {PATH_PRODUCTION, PATH_PRODUCTION_JSON, PATH_METER_READINGS, PATH_METERS}
+)
+
+
 def poll_kind(paths: set[str]) -> str:
     """Name what a poll read: "inverters+production", "inverters" or "production"."""
+    read = {path.partition("?")[0] for path in paths}
     return "+".join(
         name
-        for name, path in (("inverters", PATH_INVERTERS), ("production", PATH_PRODUCTION))
-        if path in paths
+        for name, wanted in (("inverters", {PATH_INVERTERS}), ("production", PRODUCTION_PATHS))
+        if read & wanted
     )
 
 
@@ -195,7 +208,11 @@ async def bench_ours(
     measured_polls = [(at, cpu_s) for at, cpu_s in polls if at > measured_from]
     cpu_total = sum(cpu_s for _, cpu_s in measured_polls)
     inverter_reads = [r.at for r in requests if r.path == PATH_INVERTERS and r.status == HTTP_OK]
-    production_reads = [r.at for r in requests if r.path == PATH_PRODUCTION and r.status == HTTP_OK]
+    production_reads = [
+        r.at
+        for r in requests
+        if r.path.partition("?")[0] in PRODUCTION_PATHS and r.status == HTTP_OK
+    ]
     if scenario != "non-metered":
         # Production moves every second: its worst staleness is the longest gap between reads.
         in_window = [at for at in production_reads if measured_from <= at < end]
