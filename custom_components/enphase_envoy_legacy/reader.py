@@ -60,7 +60,11 @@ class MeterWatch:
         at every read where the readings do not answer (or there is no net meter).
         """
         checked = self._checked_at
-        if self.setup.meters and (checked is None or timestamp - checked >= METER_CHECK_INTERVAL):
+        if checked is None:
+            # A restored setup: its meters' status is checked within the hour, not at once,
+            # so a restart costs no request more than its first poll.
+            self._checked_at = timestamp
+        elif self.setup.meters and timestamp - checked >= METER_CHECK_INTERVAL:
             self.setup = replace(self.setup, meters=await client.meters())
             self._checked_at = timestamp
         readings = await client.meter_readings() if self.setup.has_net_meter else {}
