@@ -85,6 +85,25 @@ def test_a_meter_counter_is_guarded_like_production() -> None:
     assert (held.lifetime, held.suspect) == (16_908_250, True)
 
 
+def test_a_counter_that_never_counted_reads_zero() -> None:
+    """A house that never exported: its export counter's zero is shown, and counts on.
+
+    Once it has counted, a zero is a reboot's and is held; production never starts at zero.
+    """
+    guard = CounterGuard(service_capacity(2))
+    now = START
+    for _ in range(3):
+        shown = guard.update(counter_reading(watts=0, lifetime=0), now)
+        assert (shown.lifetime, shown.suspect) == (0, False)
+        now += timedelta(minutes=1)
+    exported = guard.update(counter_reading(watts=-1200, lifetime=20), now)
+    assert (exported.lifetime, exported.suspect) == (20, False)
+    now += timedelta(minutes=1)
+    zero = guard.update(counter_reading(watts=0, lifetime=0), now)
+    assert (zero.lifetime, zero.suspect) == (20, True)
+    assert EnergyGuard().update(counter_reading(watts=0, lifetime=0), START).lifetime is None
+
+
 @settings(max_examples=200)
 @given(
     sequence=st.lists(steps(FORWARD), min_size=1, max_size=60),
@@ -97,7 +116,7 @@ def test_no_reading_sequence_breaks_a_meter_counters_bound(
     sequence: list[Step], report_interval: float, restart_at: int, first: int, phases: int | None
 ) -> None:
     """Any readings, hostile ones included: growth within the meter's service capacity."""
-    check(run(sequence, report_interval, restart_at, first, maker(phases)))
+    check(run(sequence, report_interval, restart_at, first, maker(phases)), from_zero=True)
 
 
 @settings(max_examples=150)
@@ -118,7 +137,7 @@ def test_a_walk_up_cannot_outrun_the_service(
     sequence: list[Step], restart_at: int, phases: int | None
 ) -> None:
     """The adversary of issue #12 against a meter counter: the service bounds it."""
-    check(run(sequence, 0.0, restart_at, 1_000_000, maker(phases)))
+    check(run(sequence, 0.0, restart_at, 1_000_000, maker(phases)), from_zero=True)
 
 
 @settings(max_examples=100)
@@ -132,4 +151,4 @@ def test_a_clock_that_jumps_back_changes_nothing_for_a_meter(
     sequence: list[Step], restart_at: int, first: int, phases: int | None
 ) -> None:
     """Readings in any order of time: the same time is never granted twice."""
-    check(run(sequence, 0.0, restart_at, first, maker(phases)))
+    check(run(sequence, 0.0, restart_at, first, maker(phases)), from_zero=True)

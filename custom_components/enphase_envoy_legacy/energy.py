@@ -95,6 +95,10 @@ REBASE_AFTER_SECONDS: Final = 15 * 60
 class EnergyGuard:
     """Turns the Envoy's readings into values Home Assistant's statistics can trust."""
 
+    # Whether a zero is a real value while nothing was counted yet: never for production
+    # (no installed Envoy has produced nothing), yes for a meter's counter (energy_counters).
+    counts_from_zero = False
+
     def __init__(self, state: GuardState | None = None) -> None:
         """Start from a stored state, or from nothing."""
         self.state = state or GuardState()
@@ -159,7 +163,9 @@ class EnergyGuard:
         raw = production.watt_hours_lifetime
         rebased = False
         known, lifetime = state.envoy_lifetime, state.lifetime
-        if not 0 < raw <= self.max_lifetime():
+        # A counter that has never counted may read zero (counts_from_zero).
+        from_zero = raw == 0 and self.counts_from_zero and not known
+        if not (raw > 0 or from_zero) or raw > self.max_lifetime():
             # Zero (a reboot), or beyond any site's lifetime: never a candidate either.
             accepted = False
         elif known is None or lifetime is None or state.accepted_at is None:

@@ -50,7 +50,14 @@ def service_capacity(phases: int | None) -> int:
 
 
 class CounterGuard(EnergyGuard):
-    """The energy guard of a meter's lifetime counter, bounded by a fixed capacity."""
+    """The energy guard of a meter's lifetime counter, bounded by a fixed capacity.
+
+    A meter's counter may really be zero: a house that never exported has an export counter
+    at zero. While it has counted nothing, a zero is its value (shown as 0, not held); once
+    it has counted, a zero is a reboot's and is held, as for production.
+    """
+
+    counts_from_zero = True
 
     def __init__(self, capacity: int, state: GuardState | None = None) -> None:
         """Start from a stored state, or from nothing, with the meter's capacity (W)."""
