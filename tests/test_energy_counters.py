@@ -30,6 +30,7 @@ from tests.test_energy_properties import (
     FORWARD,
     REPORT_INTERVAL,
     START,
+    WALK_UP,
     Step,
     check,
     run,
@@ -121,15 +122,7 @@ def test_no_reading_sequence_breaks_a_meter_counters_bound(
 
 @settings(max_examples=150)
 @given(
-    sequence=st.lists(
-        steps(
-            st.sampled_from([0, 10, 60, 300, 600, 900]),
-            kinds=("edge", "edge", "chain", "chain", "chain"),
-            watts=st.none(),
-        ),
-        min_size=1,
-        max_size=60,
-    ),
+    sequence=WALK_UP,
     restart_at=st.integers(0, 60),
     phases=PHASES,
 )
