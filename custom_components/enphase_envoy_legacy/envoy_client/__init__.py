@@ -5,13 +5,8 @@ Digest is aiohttp's ``DigestAuthMiddleware``; the user the Envoy accepted can be
 restored across restarts (``EnvoyClient.auth_state`` and ``EnvoyClient.restore_auth``).
 """
 
-from .client import (
-    DEFAULT_TIMEOUT,
-    MAX_BODY_BYTES,
-    EnvoyClient,
-    base_url,
-    installer_password,
-)
+from .addressing import base_url, installer_password
+from .client import DEFAULT_TIMEOUT, MAX_BODY_BYTES, EnvoyClient
 from .exceptions import (
     EnvoyAuthenticationError,
     EnvoyBadDataError,
