@@ -30,6 +30,7 @@ CHROMIUM_FLAGS = [
     "--disable-sync",
     "--no-first-run",
 ]
+DOMAIN = "enphase_envoy_legacy"
 FAILURE_SHOT = "/tmp/enphase_envoy_legacy-e2e-failure.png"  # noqa: S108 - a debugging aid
 USER = {"name": "Envoy owner", "username": "owner", "password": "e2e-password-1", "language": "en"}
 # The frontend is ready when its launch screen ("Loading...") is gone and it holds a connection.
@@ -189,8 +190,13 @@ def field(page: Page, name: str) -> Locator:
     return page.locator(f'[name="{name}"]').locator("input").first
 
 
-def add_integration(page: Page, shots: Path, envoy_host: str, serial: str, limits: Limits) -> None:
-    """Add the integration the way a user does, with a wrong serial first."""
+def add_integration(
+    page: Page, shots: Path | None, envoy_host: str, serial: str, limits: Limits
+) -> None:
+    """Add the integration the way a user does, with a wrong serial first.
+
+    ``shots``: where the flow's screenshots go (None: none are taken).
+    """
     wait = limits.dialog * 1000
     with step("the integrations page lists its 'Add integration' button"):
         add = page.get_by_text("Add integration", exact=True).first
@@ -210,13 +216,15 @@ def add_integration(page: Page, shots: Path, envoy_host: str, serial: str, limit
         field(page, "serial").fill(serial[:-1] + "0")
         page.get_by_role("button", name="Submit").click()
         expect(page.get_by_text(f"reports serial number {serial}")).to_be_visible(timeout=wait)
-        page.screenshot(path=shots / "config-flow-wrong-serial.png")
+        if shots is not None:
+            page.screenshot(path=shots / "config-flow-wrong-serial.png")
     with step("the right serial creates the entry"):
         field(page, "serial").fill(serial)
         page.get_by_role("button", name="Submit").click()
         # Home Assistant then offers to name the new devices and assign them to areas.
         expect(page.get_by_text("Name and assign")).to_be_visible(timeout=wait)
-        page.screenshot(path=shots / "config-flow-devices.png")
+        if shots is not None:
+            page.screenshot(path=shots / "config-flow-devices.png")
         page.get_by_role("button", name="Skip and finish").click()
 
 
@@ -251,18 +259,62 @@ def devices_with_values(page: Page, serial: str) -> str | None:
     return str(envoy["id"])
 
 
-def check_energy(page: Page, shots: Path, serial: str, limits: Limits) -> None:
-    """Use the lifetime sensor as solar production; Home Assistant must find nothing wrong."""
-    sensor = f"sensor.envoy_{serial}_lifetime_energy"
-    call_ws(
-        page,
+# A metered Envoy-S's sensors the Energy dashboard takes, by key (their unique id's end).
+METERED_KEYS = ("lifetime_energy", "grid_energy_imported", "grid_energy_exported")
+
+
+def metered_with_values(page: Page, serial: str) -> dict[str, str] | None:
+    """Return the metered Envoy's device id and energy sensors once they all have values."""
+    entries = call_ws(page, {"type": "config/entity_registry/list"})
+    found = {
+        key: entry
+        for key in METERED_KEYS
+        for entry in entries
+        if entry["platform"] == DOMAIN and entry["unique_id"] == f"{serial}_{key}"
+    }
+    if len(found) != len(METERED_KEYS):
+        return None
+    states = {state["entity_id"]: state["state"] for state in call_ws(page, {"type": "get_states"})}
+    if any(
+        states.get(entry["entity_id"], "unknown") in ("unknown", "unavailable")
+        for entry in found.values()
+    ):
+        return None
+    return {"device": found["lifetime_energy"]["device_id"]} | {
+        key: entry["entity_id"] for key, entry in found.items()
+    }
+
+
+def check_energy(
+    page: Page, shots: Path, serial: str, metered: dict[str, str] | None, limits: Limits
+) -> None:
+    """Feed the Energy dashboard; Home Assistant must find nothing wrong.
+
+    Solar: each Envoy's lifetime energy; the grid: a metered Envoy-S's lifetime import and
+    export.
+    """
+    sources: list[dict[str, Any]] = [
         {
-            "type": "energy/save_prefs",
-            "energy_sources": [
-                {"type": "solar", "stat_energy_from": sensor, "config_entry_solar_forecast": None}
-            ],
-            "device_consumption": [],
-        },
+            "type": "solar",
+            "stat_energy_from": f"sensor.envoy_{serial}_lifetime_energy",
+            "config_entry_solar_forecast": None,
+        }
+    ]
+    if metered is not None:
+        sources += [
+            {
+                "type": "solar",
+                "stat_energy_from": metered["lifetime_energy"],
+                "config_entry_solar_forecast": None,
+            },
+            {
+                "type": "grid",
+                "stat_energy_from": metered["grid_energy_imported"],
+                "stat_energy_to": metered["grid_energy_exported"],
+            },
+        ]
+    call_ws(
+        page, {"type": "energy/save_prefs", "energy_sources": sources, "device_consumption": []}
     )
 
     # A new sensor has no statistics until the recorder's next five-minute compile; until
@@ -276,9 +328,31 @@ def check_energy(page: Page, shots: Path, serial: str, limits: Limits) -> None:
 
     validation = wait_until("energy/validate clean", validated, limit=7 * 60, every=15)
     print("energy/validate:", json.dumps(validation))  # noqa: T201
+    open_app(page, f"{page.url.split('/config')[0]}/config/energy", limits)
+    page.wait_for_timeout(3000)
+    page.screenshot(path=shots / "energy-settings.png", full_page=True)
     open_app(page, f"{page.url.split('/config')[0]}/energy", limits)
     page.wait_for_timeout(5000)  # the charts animate in
     page.screenshot(path=shots / "energy-dashboard.png", full_page=True)
+
+
+def add_metered(
+    page: Page, base: str, shots: Path, args: argparse.Namespace, limits: Limits
+) -> dict[str, str]:
+    """Add the metered Envoy-S too, and show its device page."""
+    with step("the integrations page opens again"):
+        open_app(page, f"{base}/config/integrations", limits)
+    add_integration(page, None, args.metered_envoy_host, args.metered_serial, limits)
+    with step("the metered Envoy-S shows production, import and export"):
+        metered = wait_until(
+            "metered sensors", lambda: metered_with_values(page, args.metered_serial), 120
+        )
+    with step("the metered Envoy-S's device page shows it"):
+        open_app(page, f"{base}/config/devices/device/{metered['device']}", limits)
+        expect(page.get_by_text(f"Envoy {args.metered_serial}").first).to_be_visible()
+        page.wait_for_timeout(3000)
+        page.screenshot(path=shots / "envoy-metered-device.png", full_page=True)
+    return metered
 
 
 def log_tail(path: Path | None, lines: int = 60) -> str:
@@ -301,6 +375,8 @@ def main() -> None:
     parser.add_argument("--url", required=True)
     parser.add_argument("--envoy-host", required=True)
     parser.add_argument("--serial", required=True)
+    parser.add_argument("--metered-envoy-host", help="a metered Envoy-S simulator, if any")
+    parser.add_argument("--metered-serial")
     parser.add_argument("--screenshots", type=Path, required=True)
     parser.add_argument("--ha-log", type=Path, help="Home Assistant's log, shown on failure")
     parser.add_argument("--cold", action="store_true", help="first start here: long limits")
@@ -360,8 +436,11 @@ def run(args: argparse.Namespace, base: str, shots: Path, limits: Limits) -> Non
                 expect(page.get_by_text(f"Envoy {args.serial}").first).to_be_visible()
                 page.wait_for_timeout(3000)  # the history charts fill in
                 page.screenshot(path=shots / "envoy-device.png", full_page=True)
-            with step("the Energy dashboard accepts the lifetime sensor"):
-                check_energy(page, shots, args.serial, limits)
+            metered = None
+            if args.metered_envoy_host:
+                metered = add_metered(page, base, shots, args, limits)
+            with step("the Energy dashboard accepts the solar and grid sensors"):
+                check_energy(page, shots, args.serial, metered, limits)
         except StepError:
             page.screenshot(path=FAILURE_SHOT, full_page=True)
             print(f"e2e: the page at the failure: {FAILURE_SHOT}")  # noqa: T201
