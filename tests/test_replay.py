@@ -21,20 +21,20 @@ from unittest.mock import patch
 
 import pytest
 from freezegun.api import FrozenDateTimeFactory
-from homeassistant.components.recorder import Recorder, get_instance
-from homeassistant.components.recorder.statistics import statistics_during_period
 from homeassistant.core import HomeAssistant
 from homeassistant.util import dt as dt_util
 from pytest_homeassistant_custom_component.common import MockConfigEntry
-from pytest_homeassistant_custom_component.components.recorder.common import (
-    async_wait_recording_done,
-    do_adhoc_statistics,
-)
 
 from custom_components.enphase_envoy_legacy.energy import EnergyGuard
-from custom_components.enphase_envoy_legacy.energy_state import GuardedProduction
-from custom_components.enphase_envoy_legacy.envoy_client import EnvoyProduction
 from tests.helpers import poll, state
+from tests.replay import (  # noqa: F401 - the fixture starts the recorder
+    WRAP_WH,
+    PassThroughGuard,
+    auto_enable_custom_integrations,
+    compile_statistics,
+    hourly_sums,
+    replay_modes,
+)
 from tests.simulator import PATH_INVERTERS, PATH_PRODUCTION, EnvoySimulator
 
 SERIAL = "121621012167"
@@ -43,7 +43,6 @@ TODAY = f"sensor.envoy_{SERIAL}_energy_today"
 HOURS = 48
 PEAK_W = 8000
 SUNRISE_H, SUNSET_H = 6.5, 19.5
-WRAP_WH = 1_193_046
 
 
 def solar_power(moment: datetime) -> float:
@@ -92,30 +91,6 @@ GLITCHES = [
     Glitch("HTML page as JSON", 1, lambda s, _: s.fail(PATH_PRODUCTION, body=b"<html/>") and None),
     Glitch("empty inverter list", 2, lambda s, _: s.fail(PATH_INVERTERS, body=b"[]") and None),
 ]
-
-
-@pytest.fixture(autouse=True)
-def auto_enable_custom_integrations(
-    recorder_mock: Recorder, enable_custom_integrations: None
-) -> None:
-    """Start the recorder before Home Assistant, as it requires, then allow this integration."""
-
-
-class PassThroughGuard(EnergyGuard):
-    """The guard switched off: the Envoy's figures go to the sensors as they come."""
-
-    def update(
-        self, production: EnvoyProduction, now: datetime, site_peak_power: int = 0
-    ) -> GuardedProduction:
-        """Pass the reading through."""
-        return GuardedProduction(
-            watts_now=production.watts_now,
-            today=production.watt_hours_today,
-            seven_days=production.watt_hours_seven_days,
-            lifetime=production.watt_hours_lifetime,
-            suspect=False,
-            rebased=False,
-        )
 
 
 class Site:
@@ -197,30 +172,14 @@ async def replay(
             true_today = site.true_lifetime - day_start_true
             worst_today_excess = max(worst_today_excess, float(today.state) * 1000 - true_today)
         if minute % 5 == 0:
-            await async_wait_recording_done(hass)
-            do_adhoc_statistics(hass, start=dt_util.as_utc(moment - timedelta(minutes=5)))
-    await async_wait_recording_done(hass)
+            await compile_statistics(hass, moment)
     assert first_true is not None
-
-    stats = await get_instance(hass).async_add_executor_job(
-        statistics_during_period,
-        hass,
-        dt_util.as_utc(start),
-        dt_util.as_utc(start + timedelta(hours=HOURS)),
-        {LIFETIME},
-        "hour",
-        None,
-        {"sum"},
-    )
-    hourly = stats[LIFETIME]
-    assert len(hourly) == HOURS
-    counted_kwh = float(hourly[-1]["sum"] or 0)
+    counted_kwh = (await hourly_sums(hass, start, HOURS, {LIFETIME}))[LIFETIME]
     true_kwh = (site.true_lifetime - first_true) / 1000
     return counted_kwh, true_kwh, worst_today_excess
 
 
-@pytest.mark.parametrize("recorder_config", [{"exclude": {"entity_globs": ["sensor.inverter_*"]}}])
-@pytest.mark.parametrize("guard", ["on", "off"])
+@replay_modes
 async def test_energy_dashboard_replay(
     hass: HomeAssistant,
     freezer: FrozenDateTimeFactory,

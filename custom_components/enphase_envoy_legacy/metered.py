@@ -145,6 +145,8 @@ class Measured:
     today: int | None = None
     seven_days: int | None = None
     phases: tuple[Phase, ...] = ()
+    # The figures come from production.json's entry (not from the readings).
+    from_entry: bool = False
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -154,6 +156,8 @@ class MeteredReading:
     production_json: EnvoyMeteredProduction | None
     readings: Mapping[int, EnvoyMeterReading] = field(default_factory=dict)
     setup: MeterSetup = field(default_factory=MeterSetup)
+    # production.json was read at this poll (False: it is the one read at an earlier poll).
+    entries_fresh: bool = True
 
     @property
     def measures(self) -> bool:
@@ -213,6 +217,7 @@ class MeteredReading:
                 )
                 for line in entry.lines
             ),
+            from_entry=True,
         )
 
     def consumption(self) -> Measured | None:
@@ -227,7 +232,11 @@ class MeteredReading:
         if net is None or production is None or net.received is None:
             return None
         lifetime = production.lifetime + net.lifetime - net.received
-        return Measured(watts=net.watts + production.watts, lifetime=max(lifetime, 0))
+        return Measured(
+            watts=net.watts + production.watts,
+            lifetime=max(lifetime, 0),
+            from_entry=net.from_entry or production.from_entry,
+        )
 
     def site_production(self) -> EnvoyProduction | None:
         """Return the production CT's figures as the site totals (None: no CT measures).

@@ -53,6 +53,27 @@ def counters_of(reading: MeteredReading) -> dict[str, EnvoyProduction]:
     return found
 
 
+def stale_counters(reading: MeteredReading) -> frozenset[str]:
+    """Return the counters whose figures come from a production.json read at an earlier poll.
+
+    Between report bursts a metered Envoy's production.json is not read again (reader.py):
+    a counter read from it (the house's consumption, from its total-consumption entry) is
+    as old as that read, not as old as this poll.
+    """
+    if reading.entries_fresh:
+        return frozenset()
+    net = reading.measured(NET_CONSUMPTION)
+    sources = {
+        CONSUMPTION: reading.consumption(),
+        IMPORTED: net,
+        EXPORTED: net,
+        PRODUCTION_CT: reading.measured(PRODUCTION),
+    }
+    return frozenset(
+        name for name, measured in sources.items() if measured is not None and measured.from_entry
+    )
+
+
 def capacity_of(setup: MeterSetup, name: str) -> int:
     """Return the service capacity (W) bounding a consumption, import or export counter."""
     kinds = (TOTAL_CONSUMPTION, NET_CONSUMPTION) if name == CONSUMPTION else (NET_CONSUMPTION,)
@@ -87,11 +108,18 @@ class MeteredGuards:
         self, reading: MeteredReading, now: datetime, site_peak_power: int
     ) -> dict[str, GuardedProduction]:
         """Judge every counter measured now (``now`` aware, local); return what to show."""
-        self.shown = {
-            name: self.guard(name, reading.setup).update(raw, now, site_peak_power=site_peak_power)
-            for name, raw in counters_of(reading).items()
-        }
-        return self.shown
+        stale = stale_counters(reading)
+        shown: dict[str, GuardedProduction] = {}
+        for name, raw in counters_of(reading).items():
+            if name in stale and name in self.shown:
+                # Nothing new was read: judged at this poll's time, the old figure would
+                # look younger than it is (a rebase would then miss part of its gap).
+                shown[name] = EnergyGuard(self.states[name]).carry_forward(self.shown[name], now)
+            else:
+                guard = self.guard(name, reading.setup)
+                shown[name] = guard.update(raw, now, site_peak_power=site_peak_power)
+        self.shown = shown
+        return shown
 
     def carry_forward(self, now: datetime) -> dict[str, GuardedProduction]:
         """Return what was shown last, with "energy today" starting again at midnight."""

@@ -68,10 +68,14 @@ class MeterWatch:
             self.setup = replace(self.setup, meters=await client.meters())
             self._checked_at = timestamp
         readings = await client.meter_readings() if self.setup.has_net_meter else {}
-        if burst or not readings or self._production_json is None:
+        fresh = burst or not readings or self._production_json is None
+        if fresh:
             self._production_json = await client.production_json()
         return MeteredReading(
-            production_json=self._production_json, readings=readings, setup=self.setup
+            production_json=self._production_json,
+            readings=readings,
+            setup=self.setup,
+            entries_fresh=fresh,
         )
 
 
