@@ -206,7 +206,9 @@ def add_integration(
         search = page.get_by_placeholder("Search for a brand name")
         expect(search).to_be_visible(timeout=wait)
         search.fill("Enphase Envoy Legacy")
-        brand = page.get_by_text("Enphase Envoy Legacy", exact=True).first
+        # In the dialog: with an entry already there, its card behind says the same.
+        dialog = page.locator("dialog-add-integration")
+        brand = dialog.get_by_text("Enphase Envoy Legacy", exact=True).first
         expect(brand).to_be_visible(timeout=wait)
         brand.click()
     with step("the flow asks for host and serial; a wrong serial is refused"):
