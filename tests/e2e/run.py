@@ -181,7 +181,9 @@ def open_app(page: Page, url: str, limits: Limits) -> None:
 def call_ws(page: Page, message: dict[str, Any]) -> Any:
     """Send a websocket command through the frontend's own connection."""
     return page.evaluate(
-        "message => document.querySelector('home-assistant').hass.callWS(message)", message
+        """message => document.querySelector('home-assistant').hass.callWS(message).catch(
+            error => { throw new Error(JSON.stringify(error)); })""",
+        message,
     )
 
 
@@ -313,6 +315,7 @@ def check_energy(
                 "type": "grid",
                 "stat_energy_from": metered["grid_energy_imported"],
                 "stat_energy_to": metered["grid_energy_exported"],
+                "cost_adjustment_day": 0,
             },
         ]
     call_ws(
