@@ -353,11 +353,16 @@ def add_metered(
             "metered sensors", lambda: metered_with_values(page, args.metered_serial), 120
         )
     with step("the metered Envoy-S's device page shows it"):
-        open_app(page, f"{base}/config/devices/device/{metered['device']}", limits)
-        expect(page.get_by_text(f"Envoy {args.metered_serial}").first).to_be_visible()
-        page.wait_for_timeout(3000)
+        show_device(page, base, metered["device"], args.metered_serial, limits)
         page.screenshot(path=shots / "envoy-metered-device.png", full_page=True)
     return metered
+
+
+def show_device(page: Page, base: str, device_id: str, serial: str, limits: Limits) -> None:
+    """Open an Envoy's device page and wait until it shows the Envoy and its history."""
+    open_app(page, f"{base}/config/devices/device/{device_id}", limits)
+    expect(page.get_by_text(f"Envoy {serial}").first).to_be_visible()
+    page.wait_for_timeout(3000)  # the history charts fill in
 
 
 def log_tail(path: Path | None, lines: int = 60) -> str:
@@ -437,9 +442,7 @@ def run(args: argparse.Namespace, base: str, shots: Path, limits: Limits) -> Non
                     "devices and values", lambda: devices_with_values(page, args.serial), 60
                 )
             with step("the Envoy's device page shows it"):
-                open_app(page, f"{base}/config/devices/device/{envoy_id}", limits)
-                expect(page.get_by_text(f"Envoy {args.serial}").first).to_be_visible()
-                page.wait_for_timeout(3000)  # the history charts fill in
+                show_device(page, base, envoy_id, args.serial, limits)
                 page.screenshot(path=shots / "envoy-device.png", full_page=True)
             metered = None
             if args.metered_envoy_host:
