@@ -26,6 +26,20 @@ def legacy_key(entry_id: str) -> str:
     return f"{DOMAIN}.{entry_id}.energy"
 
 
+def store_release_1_3(
+    hass_storage: dict[str, Any], entry_id: str, simulator: EnvoySimulator
+) -> str:
+    """Put an entry's store as release 1.3 wrote it in Home Assistant's storage; return its key."""
+    old = legacy_key(entry_id)
+    hass_storage[old] = {
+        "version": 1,
+        "minor_version": 1,
+        "key": old,
+        "data": stored_by_release_1_3(simulator),
+    }
+    return old
+
+
 def stored_by_release_1_3(simulator: EnvoySimulator) -> dict[str, Any]:
     """Return an entry's store as release 1.3 wrote it (the guard's state at the top level)."""
     noon = NOON.timestamp()
@@ -85,13 +99,7 @@ async def test_an_upgraded_installation_keeps_what_it_learned(
     """
     freezer.move_to(NOON)
     report_all(simulator, NOON.replace(minute=59, hour=18))
-    old = legacy_key(mock_config_entry.entry_id)
-    hass_storage[old] = {
-        "version": 1,
-        "minor_version": 1,
-        "key": old,
-        "data": stored_by_release_1_3(simulator),
-    }
+    old = store_release_1_3(hass_storage, mock_config_entry.entry_id, simulator)
     mock_config_entry.add_to_hass(hass)
     assert await hass.config_entries.async_setup(mock_config_entry.entry_id)
     await hass.async_block_till_done()
@@ -132,13 +140,7 @@ async def test_removing_an_entry_not_loaded_since_the_upgrade_removes_the_old_st
     hass_storage: dict[str, Any],
 ) -> None:
     """An entry deleted before it ever loaded with this release leaves no store behind."""
-    old = legacy_key(mock_config_entry.entry_id)
-    hass_storage[old] = {
-        "version": 1,
-        "minor_version": 1,
-        "key": old,
-        "data": stored_by_release_1_3(simulator),
-    }
+    old = store_release_1_3(hass_storage, mock_config_entry.entry_id, simulator)
     mock_config_entry.add_to_hass(hass)
     await hass.config_entries.async_remove(mock_config_entry.entry_id)
     await hass.async_block_till_done()

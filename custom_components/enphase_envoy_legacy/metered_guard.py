@@ -20,7 +20,7 @@ from .energy import EnergyGuard
 from .energy_counters import CounterGuard, counter_reading, service_capacity
 from .energy_state import GuardedProduction, GuardState
 from .envoy_client import NET_CONSUMPTION, PRODUCTION, TOTAL_CONSUMPTION, EnvoyProduction
-from .metered import MeteredReading, MeterSetup
+from .metered import Measured, MeteredReading, MeterSetup
 
 CONSUMPTION: Final = "consumption"
 IMPORTED: Final = "imported"
@@ -29,49 +29,33 @@ PRODUCTION_CT: Final = "production_ct"
 COUNTERS: Final = (CONSUMPTION, IMPORTED, EXPORTED, PRODUCTION_CT)
 
 
-def counters_of(reading: MeteredReading) -> dict[str, EnvoyProduction]:
-    """Return each counter measured now, in the shape the guard judges."""
-    found: dict[str, EnvoyProduction] = {}
-    if (consumption := reading.consumption()) is not None:
-        found[CONSUMPTION] = counter_reading(
-            watts=consumption.watts,
-            lifetime=consumption.lifetime,
-            today=consumption.today,
-            seven_days=consumption.seven_days,
-        )
-    if (net := reading.measured(NET_CONSUMPTION)) is not None:
-        found[IMPORTED] = counter_reading(watts=max(net.watts, 0), lifetime=net.lifetime)
-        if net.received is not None:
-            found[EXPORTED] = counter_reading(watts=max(-net.watts, 0), lifetime=net.received)
-    if (production := reading.measured(PRODUCTION)) is not None:
-        found[PRODUCTION_CT] = counter_reading(
-            watts=production.watts,
-            lifetime=production.lifetime,
-            today=production.today,
-            seven_days=production.seven_days,
-        )
-    return found
-
-
-def stale_counters(reading: MeteredReading) -> frozenset[str]:
-    """Return the counters whose figures come from a production.json read at an earlier poll.
+def counters_of(reading: MeteredReading) -> dict[str, tuple[EnvoyProduction, bool]]:
+    """Return each counter measured now, in the shape the guard judges, and whether it is new.
 
     Between report bursts a metered Envoy's production.json is not read again (reader.py):
-    a counter read from it (the house's consumption, from its total-consumption entry) is
-    as old as that read, not as old as this poll.
+    a counter read from it (the house's consumption, from its total-consumption entry) is as
+    old as that read, not as old as this poll, and is not new.
     """
-    if reading.entries_fresh:
-        return frozenset()
-    net = reading.measured(NET_CONSUMPTION)
-    sources = {
-        CONSUMPTION: reading.consumption(),
-        IMPORTED: net,
-        EXPORTED: net,
-        PRODUCTION_CT: reading.measured(PRODUCTION),
-    }
-    return frozenset(
-        name for name, measured in sources.items() if measured is not None and measured.from_entry
-    )
+    found: dict[str, tuple[EnvoyProduction, bool]] = {}
+
+    def add(name: str, measured: Measured, watts: int, lifetime: int, *, totals: bool) -> None:
+        raw = counter_reading(
+            watts=watts,
+            lifetime=lifetime,
+            today=measured.today if totals else None,
+            seven_days=measured.seven_days if totals else None,
+        )
+        found[name] = (raw, reading.entries_fresh or not measured.from_entry)
+
+    if (consumption := reading.consumption()) is not None:
+        add(CONSUMPTION, consumption, consumption.watts, consumption.lifetime, totals=True)
+    if (net := reading.measured(NET_CONSUMPTION)) is not None:
+        add(IMPORTED, net, max(net.watts, 0), net.lifetime, totals=False)
+        if net.received is not None:
+            add(EXPORTED, net, max(-net.watts, 0), net.received, totals=False)
+    if (production := reading.measured(PRODUCTION)) is not None:
+        add(PRODUCTION_CT, production, production.watts, production.lifetime, totals=True)
+    return found
 
 
 def capacity_of(setup: MeterSetup, name: str) -> int:
@@ -108,10 +92,9 @@ class MeteredGuards:
         self, reading: MeteredReading, now: datetime, site_peak_power: int
     ) -> dict[str, GuardedProduction]:
         """Judge every counter measured now (``now`` aware, local); return what to show."""
-        stale = stale_counters(reading)
         shown: dict[str, GuardedProduction] = {}
-        for name, raw in counters_of(reading).items():
-            if name in stale and name in self.shown:
+        for name, (raw, new) in counters_of(reading).items():
+            if not new and name in self.shown:
                 # Nothing new was read: judged at this poll's time, the old figure would
                 # look younger than it is (a rebase would then miss part of its gap).
                 shown[name] = EnergyGuard(self.states[name]).carry_forward(self.shown[name], now)
