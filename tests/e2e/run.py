@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 import sys
 import time
 import urllib.error
@@ -265,6 +266,22 @@ def devices_with_values(page: Page, serial: str) -> str | None:
 
 # A metered Envoy-S's sensors the Energy dashboard takes, by key (their unique id's end).
 METERED_KEYS = ("lifetime_energy", "grid_energy_imported", "grid_energy_exported")
+# A grid source's cost, compensation and power fields: none of them set.
+GRID_UNSET = (
+    "stat_rate",
+    "power_config",
+    "stat_cost",
+    "entity_energy_price",
+    "number_energy_price",
+    "stat_compensation",
+    "entity_energy_price_export",
+    "number_energy_price_export",
+)
+# What the check compares of each kind of energy source.
+SOURCE_KEYS = {
+    "solar": ("type", "stat_energy_from", "stat_rate", "config_entry_solar_forecast"),
+    "grid": ("type", "stat_energy_from", "stat_energy_to", *GRID_UNSET),
+}
 
 
 def metered_with_values(page: Page, serial: str) -> dict[str, str] | None:
@@ -289,38 +306,152 @@ def metered_with_values(page: Page, serial: str) -> dict[str, str] | None:
     }
 
 
-def check_energy(
-    page: Page, shots: Path, serial: str, metered: dict[str, str] | None, limits: Limits
+def registry_entity(page: Page, serial: str, key: str) -> str:
+    """Return the entity id the integration created for an Envoy's sensor, by its unique id."""
+    entries = call_ws(page, {"type": "config/entity_registry/list"})
+    found = [
+        entry["entity_id"]
+        for entry in entries
+        if entry["platform"] == DOMAIN and entry["unique_id"] == f"{serial}_{key}"
+    ]
+    if len(found) != 1:
+        raise StepError(f"the entity registry has {len(found)} entities for {serial}_{key}")
+    return str(found[0])
+
+
+def picker_names(page: Page, entity_ids: list[str]) -> dict[str, tuple[str, str]]:
+    """Return what the statistic picker shows for each entity: its name, then its device's."""
+    entries = {e["entity_id"]: e for e in call_ws(page, {"type": "config/entity_registry/list"})}
+    devices = {d["id"]: d for d in call_ws(page, {"type": "config/device_registry/list"})}
+    names = {}
+    for entity_id in entity_ids:
+        entry = entries[entity_id]
+        device = devices[entry["device_id"]]
+        names[entity_id] = (
+            entry["name"] or entry["original_name"],
+            device["name_by_user"] or device["name"],
+        )
+    return names
+
+
+def pick_statistic(dialog: Locator, label: str, entity_id: str, shown: tuple[str, str]) -> None:
+    """In an energy settings dialog, pick an entity with the statistic picker labelled so.
+
+    The picker's search takes the entity id; of what it then lists, the option picked is the
+    one showing exactly the entity's name over its device's name.
+    """
+    name, device = shown
+    picker = dialog.get_by_role("button", name=label)
+    picker.click()
+    dialog.get_by_placeholder("Search").fill(entity_id)
+    option = dialog.get_by_role("option").filter(
+        has_text=re.compile(rf"^\s*{re.escape(name)}\s+{re.escape(device)}\s*$")
+    )
+    option.click()
+    expect(picker).to_contain_text(f"{name} {device}")
+
+
+def save_energy_dialog(page: Page, dialog: Locator, listed: list[str], limits: Limits) -> None:
+    """Save an energy settings dialog; wait until it closes and the page lists what it added.
+
+    ``listed``: the entities' friendly names the settings page then shows.
+    """
+    wait = limits.dialog * 1000
+    save = dialog.get_by_role("button", name="Save")
+    expect(save).to_be_enabled(timeout=wait)
+    save.click()
+    expect(save).to_have_count(0, timeout=wait)
+    for name in listed:
+        expect(page.get_by_text(name, exact=True)).to_be_visible(timeout=wait)
+
+
+def configure_energy(
+    page: Page, base: str, solar: list[str], grid: tuple[str, str] | None, limits: Limits
 ) -> None:
-    """Feed the Energy dashboard; Home Assistant must find nothing wrong.
+    """Configure the Energy dashboard in its settings page, as a user does, with no costs.
+
+    ``solar``: the solar production's energy sensors; ``grid``: the grid's import and export
+    energy sensors, if any.
+    """
+    wait = limits.dialog * 1000
+    with step("the energy settings page offers solar production"):
+        everything = [*solar, *(grid or ())]
+        names = picker_names(page, everything)
+        states = {state["entity_id"]: state for state in call_ws(page, {"type": "get_states"})}
+        friendly = {entity: states[entity]["attributes"]["friendly_name"] for entity in everything}
+        open_app(page, f"{base}/config/energy", limits)
+        expect(page.get_by_role("heading", name="Solar panels")).to_be_visible(timeout=wait)
+    for entity in solar:
+        with step(f"solar production: {entity}, no forecast"):
+            page.get_by_role("button", name="Add solar production").click()
+            dialog = page.locator("dialog-energy-solar-settings")
+            pick_statistic(dialog, "Solar production energy", entity, names[entity])
+            expect(dialog.get_by_role("radio", name="Don't forecast production")).to_be_checked()
+            save_energy_dialog(page, dialog, [friendly[entity]], limits)
+    if grid is None:
+        return
+    imported, exported = grid
+    with step(f"grid connection: import {imported}, export {exported}, no costs"):
+        page.get_by_role("button", name="Add grid connection").click()
+        dialog = page.locator("dialog-energy-grid-settings")
+        pick_statistic(dialog, "Energy imported from grid", imported, names[imported])
+        pick_statistic(dialog, "Energy exported to grid", exported, names[exported])
+        for choice in ("Do not track costs", "Do not track compensation", "No power sensor"):
+            radio = dialog.get_by_role("radio", name=choice)
+            radio.check()
+            expect(radio).to_be_checked()
+        save_energy_dialog(page, dialog, [friendly[imported], friendly[exported]], limits)
+
+
+def canonical(source: dict[str, Any]) -> str:
+    """Return an energy source as one comparable string."""
+    return json.dumps(source, sort_keys=True)
+
+
+def saved_sources(page: Page, solar: list[str], grid: tuple[str, str] | None) -> None:
+    """Assert the Energy dashboard's preferences hold exactly these sources.
+
+    With no forecast, no power sensor, no costs and no compensation; and no devices.
+    """
+    prefs = call_ws(page, {"type": "energy/get_prefs"})
+    expected: list[dict[str, Any]] = [
+        {"type": "solar", "stat_energy_from": entity}
+        | dict.fromkeys(("stat_rate", "config_entry_solar_forecast"))
+        for entity in solar
+    ]
+    if grid is not None:
+        expected.append(
+            {"type": "grid", "stat_energy_from": grid[0], "stat_energy_to": grid[1]}
+            | dict.fromkeys(GRID_UNSET)
+        )
+    sources = prefs["energy_sources"]
+    got = [
+        {key: source.get(key) for key in SOURCE_KEYS.get(source["type"], source)}
+        for source in sources
+    ]
+    if sorted(got, key=canonical) != sorted(expected, key=canonical):
+        raise StepError(f"energy/get_prefs: {json.dumps(prefs)}, expected {json.dumps(expected)}")
+    if prefs["device_consumption"]:
+        raise StepError(f"energy/get_prefs: devices too: {json.dumps(prefs)}")
+
+
+def check_energy(
+    page: Page, base: str, shots: Path, serial: str, metered: dict[str, str] | None, limits: Limits
+) -> None:
+    """Configure the Energy dashboard in its settings page; Home Assistant must find no fault.
 
     Solar: each Envoy's lifetime energy; the grid: a metered Envoy-S's lifetime import and
     export.
     """
-    sources: list[dict[str, Any]] = [
-        {
-            "type": "solar",
-            "stat_energy_from": f"sensor.envoy_{serial}_lifetime_energy",
-            "config_entry_solar_forecast": None,
-        }
-    ]
-    if metered is not None:
-        sources += [
-            {
-                "type": "solar",
-                "stat_energy_from": metered["lifetime_energy"],
-                "config_entry_solar_forecast": None,
-            },
-            {
-                "type": "grid",
-                "stat_energy_from": metered["grid_energy_imported"],
-                "stat_energy_to": metered["grid_energy_exported"],
-                "cost_adjustment_day": 0,
-            },
-        ]
-    call_ws(
-        page, {"type": "energy/save_prefs", "energy_sources": sources, "device_consumption": []}
-    )
+    with step("the Energy dashboard's sensors: each Envoy's lifetime energy, import, export"):
+        solar = [registry_entity(page, serial, "lifetime_energy")]
+        grid = None
+        if metered is not None:
+            solar.append(metered["lifetime_energy"])
+            grid = (metered["grid_energy_imported"], metered["grid_energy_exported"])
+    configure_energy(page, base, solar, grid, limits)
+    with step("energy/get_prefs holds exactly those sources, with no costs"):
+        saved_sources(page, solar, grid)
 
     # A new sensor has no statistics until the recorder's next five-minute compile; until
     # then Home Assistant says "statistics_not_defined". Anything else is a real problem.
@@ -331,14 +462,18 @@ def check_energy(
             raise StepError(f"energy/validate: {json.dumps(validation)}")
         return None if problems else validation
 
-    validation = wait_until("energy/validate clean", validated, limit=7 * 60, every=15)
-    print("energy/validate:", json.dumps(validation))  # noqa: T201
-    open_app(page, f"{page.url.split('/config')[0]}/config/energy", limits)
-    page.wait_for_timeout(3000)
-    page.screenshot(path=shots / "energy-settings.png", full_page=True)
-    open_app(page, f"{page.url.split('/config')[0]}/energy", limits)
-    page.wait_for_timeout(5000)  # the charts animate in
-    page.screenshot(path=shots / "energy-dashboard.png", full_page=True)
+    with step("energy/validate finds nothing wrong with any source"):
+        validation = wait_until("energy/validate clean", validated, limit=7 * 60, every=15)
+        if len(validation["energy_sources"]) != len(solar) + (grid is not None):
+            raise StepError(f"energy/validate: {json.dumps(validation)}")
+        print("energy/validate:", json.dumps(validation))  # noqa: T201
+    with step("the energy settings and the Energy dashboard show them"):
+        open_app(page, f"{base}/config/energy", limits)
+        page.wait_for_timeout(3000)
+        page.screenshot(path=shots / "energy-settings.png", full_page=True)
+        open_app(page, f"{base}/energy", limits)
+        page.wait_for_timeout(5000)  # the charts animate in
+        page.screenshot(path=shots / "energy-dashboard.png", full_page=True)
 
 
 def add_metered(
@@ -447,8 +582,7 @@ def run(args: argparse.Namespace, base: str, shots: Path, limits: Limits) -> Non
             metered = None
             if args.metered_envoy_host:
                 metered = add_metered(page, base, shots, args, limits)
-            with step("the Energy dashboard accepts the solar and grid sensors"):
-                check_energy(page, shots, args.serial, metered, limits)
+            check_energy(page, base, shots, args.serial, metered, limits)
         except StepError:
             page.screenshot(path=FAILURE_SHOT, full_page=True)
             print(f"e2e: the page at the failure: {FAILURE_SHOT}")  # noqa: T201
