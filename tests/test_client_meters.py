@@ -31,6 +31,7 @@ from tests.simulator import (
     Battery,
     EnvoySimulator,
 )
+from tests.simulator.rhythm import energy_wh, midnight_after, midnight_before
 
 METERED = "R4.10.35_metered"
 FOLDERS = sorted(folder.name for folder in CAPTURES.iterdir() if folder.is_dir())
@@ -443,6 +444,69 @@ async def test_moving_meters(
     assert (exported if importing else imported) == 0
     # The same import counter in both answers (the capture's two differ by under 1 Wh).
     assert abs(production.net_consumption.watt_hours_lifetime - later.energy_delivered) <= 1
+
+
+def _daily(answer: EnvoyMeteredProduction | None) -> tuple[EnvoyMeterEntry, EnvoyMeterEntry]:
+    """Return the production and total-consumption entries of a production.json answer."""
+    assert answer is not None
+    assert answer.production is not None
+    assert answer.total_consumption is not None
+    return answer.production, answer.total_consumption
+
+
+async def test_moving_meters_keep_the_sites_day(
+    socket_enabled: None, session: aiohttp.ClientSession
+) -> None:
+    """Moving: production's and consumption's today are the site's day, from local midnight.
+
+    At 14:00 each is what its curve made since midnight (not the capture's figure, taken in
+    the real site's early morning), so consumption today is production + import - export
+    today; both start again at the next local midnight, and the last seven days roll.
+    """
+    start = NIGHT + 11 * 3600  # 14:00
+    clock = Clock(start)
+    async with EnvoySimulator(METERED, clock=clock) as simulator:
+        metering = simulator.metering
+        metering.moving = True
+        client = client_for(simulator, session)
+        production, consumption = _daily(await client.production_json())
+        midnight = midnight_before(start, metering.tz)
+        following = midnight_after(start, metering.tz)
+        clock.now = following + 600
+        next_production, next_consumption = _daily(await client.production_json())
+    body = captured(METERED, "production.json.body")
+    captured_entries = {
+        entry["measurementType"]: entry
+        for entry in body["production"] + body["consumption"]
+        if entry["type"] == "eim"
+    }
+    curves = {"production": metering.solar, "total-consumption": metering.load}
+    for kind, entry, later in (
+        ("production", production, next_production),
+        ("total-consumption", consumption, next_consumption),
+    ):
+        curve, raw = curves[kind], captured_entries[kind]
+        today = energy_wh(curve, midnight, start)
+        assert entry.watt_hours_today == pytest.approx(today, abs=1)
+        earlier = raw["whLastSevenDays"] - raw["whToday"]
+        assert entry.watt_hours_last_seven_days == pytest.approx(earlier + today, abs=1)
+        # After midnight: the new day's energy only; the whole day before is in the week.
+        whole_day = energy_wh(curve, midnight, following)
+        assert later.watt_hours_today == pytest.approx(
+            energy_wh(curve, following, clock.now), abs=1
+        )
+        assert later.watt_hours_last_seven_days == pytest.approx(
+            earlier * 5 / 6 + whole_day + later.watt_hours_today, abs=2
+        )
+        # The lifetime counter grew by the same energy.
+        assert later.watt_hours_lifetime - entry.watt_hours_lifetime == pytest.approx(
+            energy_wh(curve, start, clock.now), abs=2
+        )
+    imported = energy_wh(lambda t: max(0.0, metering.net(t)), midnight, start)
+    exported = energy_wh(lambda t: max(0.0, -metering.net(t)), midnight, start)
+    assert consumption.watt_hours_today == pytest.approx(
+        (production.watt_hours_today or 0) + imported - exported, abs=3
+    )
 
 
 @pytest.mark.parametrize("capture", [METERED])

@@ -7,8 +7,8 @@ phases of production.json, and what the store keeps across a restart.
 
 from __future__ import annotations
 
-from collections.abc import Generator
-from datetime import timedelta
+from collections.abc import Callable, Generator
+from datetime import datetime, timedelta
 from typing import Any
 from unittest.mock import patch
 
@@ -19,6 +19,7 @@ from homeassistant.core import HomeAssistant
 from homeassistant.helpers import device_registry as dr
 from homeassistant.helpers import entity_registry as er
 from homeassistant.helpers import issue_registry as ir
+from homeassistant.util import dt as dt_util
 from pytest_homeassistant_custom_component.common import MockConfigEntry, async_fire_time_changed
 
 from custom_components.enphase_envoy_legacy.const import DOMAIN
@@ -34,6 +35,7 @@ from tests.simulator import (
     Battery,
     EnvoySimulator,
 )
+from tests.simulator.rhythm import energy_wh
 
 METERED = "R4.10.35_metered"
 SERIAL = "121938119871"
@@ -182,6 +184,52 @@ async def test_every_counter_is_guarded_end_to_end(
         assert values[-1] - values[0] < 10, key
     # The grid's power follows the simulated day: export at noon.
     assert number(hass, "grid_power") < 0
+
+
+@pytest.mark.parametrize("capture", [METERED])
+async def test_energy_today_after_setup_is_the_envoys_day(
+    hass: HomeAssistant,
+    freezer: FrozenDateTimeFactory,
+    simulator: EnvoySimulator,
+    mock_config_entry: MockConfigEntry,
+) -> None:
+    """Set up at 14:00: production's and consumption's energy today both count from midnight.
+
+    Each starts from the Envoy's own figure for the day so far (what the simulated site's
+    curves made since local midnight), so consumption today is production + import - export
+    today, as the Envoy's day has it. At the next local midnight both start again.
+    """
+    freezer.move_to(NOON + timedelta(hours=2))
+    metering = simulator.metering
+    metering.moving = True
+    mock_config_entry.add_to_hass(hass)
+    await hass.config_entries.async_setup(mock_config_entry.entry_id)
+    await hass.async_block_till_done()
+    assert dt_util.now().hour == 14
+
+    def kwh_since(power: Callable[[float], float], start: datetime) -> float:
+        return energy_wh(power, start.timestamp(), dt_util.now().timestamp()) / 1000
+
+    midnight = dt_util.start_of_local_day()
+    produced = kwh_since(metering.solar, midnight)
+    assert number(hass, "energy_today") == pytest.approx(produced, abs=0.002)
+    consumed = kwh_since(metering.load, midnight)
+    assert number(hass, "consumption_energy_today") == pytest.approx(consumed, abs=0.002)
+    imported = kwh_since(lambda t: max(0.0, metering.net(t)), midnight)
+    exported = kwh_since(lambda t: max(0.0, -metering.net(t)), midnight)
+    assert number(hass, "consumption_energy_today") == pytest.approx(
+        number(hass, "energy_today") + imported - exported, abs=0.005
+    )
+    freezer.move_to(midnight + timedelta(days=1, minutes=5))
+    async_fire_time_changed(hass)
+    await hass.async_block_till_done(wait_background_tasks=True)
+    following = dt_util.start_of_local_day()
+    assert number(hass, "energy_today") == pytest.approx(
+        kwh_since(metering.solar, following), abs=0.002
+    )
+    assert number(hass, "consumption_energy_today") == pytest.approx(
+        kwh_since(metering.load, following), abs=0.002
+    )
 
 
 @pytest.mark.parametrize("capture", [METERED])

@@ -21,6 +21,7 @@ from custom_components.enphase_envoy_legacy.envoy_client.production_json import 
 from custom_components.enphase_envoy_legacy.metered import MeteredReading, MeterSetup
 from custom_components.enphase_envoy_legacy.metered_guard import (
     CONSUMPTION,
+    COUNTERS,
     EXPORTED,
     IMPORTED,
     PRODUCTION_CT,
@@ -61,6 +62,46 @@ def test_consumption_is_derived_without_a_total_ct() -> None:
     assert consumption.watts == production.active_power + net.active_power
     # Without the readings there is no export counter, so no consumption to derive.
     assert replace(reading, readings={}).consumption() is None
+
+
+def test_a_counter_from_an_old_production_json_is_not_new() -> None:
+    """Each counter is new when read this poll: from the readings, or a fresh production.json.
+
+    In the capture the house's consumption comes from production.json's total-consumption
+    entry, the import, the export and the production CT from the readings.
+    """
+    reading = metered_reading()
+
+    def new_flags(of: MeteredReading) -> dict[str, bool]:
+        return {name: new for name, (_, new) in counters_of(of).items()}
+
+    stale = replace(reading, entries_fresh=False)
+    assert new_flags(reading) == dict.fromkeys(COUNTERS, True)
+    assert new_flags(stale) == {
+        CONSUMPTION: False,
+        IMPORTED: True,
+        EXPORTED: True,
+        PRODUCTION_CT: True,
+    }
+    # The figures are the same either way: only whether they are new differs.
+    assert {name: raw for name, (raw, _) in counters_of(stale).items()} == {
+        name: raw for name, (raw, _) in counters_of(reading).items()
+    }
+    # Without the readings every counter there is comes from production.json (no export).
+    assert new_flags(replace(stale, readings={})) == {
+        CONSUMPTION: False,
+        IMPORTED: False,
+        PRODUCTION_CT: False,
+    }
+    assert new_flags(replace(reading, readings={})) == {
+        CONSUMPTION: True,
+        IMPORTED: True,
+        PRODUCTION_CT: True,
+    }
+    # Consumption derived from the readings (no total-consumption entry) is new.
+    assert stale.production_json is not None
+    derived = replace(stale, production_json=replace(stale.production_json, total_consumption=None))
+    assert new_flags(derived)[CONSUMPTION] is True
 
 
 def test_a_faulty_production_ct_gives_no_site_totals() -> None:

@@ -32,7 +32,7 @@ from aiohttp.http import SERVER_SOFTWARE
 from envoy_utils.envoy_utils import EnvoyUtils
 
 from .metering import Battery, Metering
-from .rhythm import Power, Rhythm, Site, bursts, clone_inverters, solar_day
+from .rhythm import PACIFIC, Power, Rhythm, Site, bursts, clone_inverters, solar_day
 
 CAPTURES = Path(__file__).resolve().parent.parent / "fixtures" / "captures"
 REALM = "enphaseenergy.com"
@@ -238,7 +238,9 @@ class EnvoySimulator:
         if rhythm is not None:
             self._start_rhythm(rhythm, now)
         # The CT meters (see metering.py): their knobs are this object's attributes.
-        self.metering = Metering(folder, self.clock, self.power)
+        self.metering = Metering(
+            folder, self.clock, self.power, tz=rhythm.tz if rhythm is not None else PACIFIC
+        )
 
     def _start_rhythm(self, rhythm: Rhythm, now: float) -> None:
         """Place the capture on the rhythm at now; make /production.json and /info.xml fit."""

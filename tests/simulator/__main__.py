@@ -85,6 +85,7 @@ async def _main(args: argparse.Namespace) -> None:
     zone = _zone(args, now)
     simulator = EnvoySimulator(args.capture, rhythm=rhythm, inverters=args.inverters)
     simulator.metering.load = house_load(tz=zone)
+    simulator.metering.tz = zone
     simulator.metering.moving = args.moving_meters
     simulator.metering.lines = args.moving_meters
     if args.battery:

@@ -7,7 +7,14 @@ change them) and writes each answer from them, with these knobs:
 - ``moving``: the values follow a day: production a clear solar day, the house ``load`` a
   curve with a morning and an evening peak, net power their difference (export at noon,
   import at night); every lifetime counter grows with the energy of its power (import and
-  export on the net meter, from the capture's own numbers on);
+  export on the net meter, from the capture's own numbers on). The production and
+  total-consumption entries' ``whToday`` and ``whLastSevenDays`` are the site's own day, as
+  a real Envoy keeps them: ``whToday`` is the energy since local midnight in ``tz`` (at
+  start, what the day's curve made since then), starting again at each local midnight;
+  the six days before today share what the capture's ``whLastSevenDays`` held besides its
+  ``whToday``. (The capture's ``whToday`` belongs to the moment it was taken, 13:03 UTC,
+  early morning at the real site: carried to another hour it would not fit the day.) The
+  net-consumption entry's, which this firmware does not keep (zeros), stay as captured;
 - ``glitch(kind, until, drop_wh)``: every counter reads zero (``"zero"``, after a reboot)
   or ``drop_wh`` lower (``"drop"``) until ``until``, then what it would have read;
 - ``ct_fault(measurement_type, fault)``: ``check-wiring`` (the meter's power reads reversed),
@@ -25,14 +32,24 @@ import json
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, tzinfo
 from pathlib import Path
 from typing import Any, Literal
 
-from .rhythm import PACIFIC, Power, energy_wh, solar_day
+from .rhythm import (
+    PACIFIC,
+    DayTotals,
+    Power,
+    energy_wh,
+    midnight_after,
+    midnight_before,
+    solar_day,
+)
 
 CtFault = Literal["check-wiring", "not-metering", "disabled"]
 _DRAWN = ("production", "total-consumption", "import", "export")
+# The entries whose today and last seven days follow the site's day when moving.
+_DAILY = ("production", "total-consumption")
 # Fields that count energy: the glitches act on them.
 _COUNTERS = frozenset(
     {"whLifetime", "whToday", "whLastSevenDays", "actEnergyDlvd", "actEnergyRcvd", "whNow"}
@@ -103,8 +120,17 @@ def _load(folder: Path, name: str) -> Any:
 class Metering:
     """The meters of a simulated Envoy-S, read from a capture folder."""
 
-    def __init__(self, folder: Path, clock: Callable[[], float], solar: Power | None) -> None:
-        """Load the capture's metered answers (each None when the capture has none)."""
+    def __init__(
+        self,
+        folder: Path,
+        clock: Callable[[], float],
+        solar: Power | None,
+        tz: tzinfo = PACIFIC,
+    ) -> None:
+        """Load the capture's metered answers (each None when the capture has none).
+
+        ``tz``: where the Envoy's day starts (its ``whToday`` resets at local midnight there).
+        """
         production_json = _load(folder, "production.json.body")
         self.production_json: dict[str, Any] | None = (
             production_json if isinstance(production_json, dict) else None
@@ -117,10 +143,13 @@ class Metering:
         self.glitches: list[Glitch] = []
         self.ct_faults: dict[str, CtFault] = {}
         peak = sum(float(r.get("maxReportWatts") or 0) for r in self._inverter_records(folder))
-        self.solar: Power = solar or solar_day(0.9 * peak or 5000.0)
-        self.load: Power = house_load()
+        self.solar: Power = solar or solar_day(0.9 * peak or 5000.0, tz=tz)
+        self.load: Power = house_load(tz=tz)
+        self.tz = tz
         self._start = self._t = clock()
         self.drawn = dict.fromkeys(_DRAWN, 0.0)
+        # Each daily entry's today and last seven days, from when the meters start moving.
+        self.days: dict[str, DayTotals] = {}
         self._base = copy.deepcopy((self.production_json, self.readings))
 
     @staticmethod
@@ -152,9 +181,23 @@ class Metering:
         if not self.moving or now <= self._t:
             self._t = max(self._t, now)
             return
+        self._start_days()
         start, self._t = self._t, now
-        self.drawn["production"] += energy_wh(self.solar, start, now)
-        self.drawn["total-consumption"] += energy_wh(self.load, start, now)
+        powers = self._daily_powers()
+        # Up to each local midnight on the way, then the day starts again.
+        moment = start
+        while moment < now:
+            midnight = midnight_after(moment, self.tz)
+            end = min(now, midnight)
+            for kind, power in powers.items():
+                energy = energy_wh(power, moment, end)
+                self.drawn[kind] += energy
+                self.days[kind].add(energy)
+            if end == midnight:
+                day = datetime.fromtimestamp(midnight, self.tz).date()
+                for totals in self.days.values():
+                    totals.roll(day)
+            moment = end
         self.drawn["import"] += energy_wh(lambda t: max(0.0, self.net(t)), start, now)
         self.drawn["export"] += energy_wh(lambda t: max(0.0, -self.net(t)), start, now)
         if (battery := self.battery) is not None:
@@ -165,6 +208,30 @@ class Metering:
             battery.percent_full = 100 * stored / battery.capacity_wh
             if stored in (0.0, battery.capacity_wh):
                 battery.watts = 0.0
+
+    def _daily_powers(self) -> dict[str, Power]:
+        return {"production": self.solar, "total-consumption": self.load}
+
+    def _start_days(self) -> None:
+        """Start each daily entry's day when the meters start moving (once).
+
+        Its today is what its curve made since local midnight.
+        """
+        if self.days:
+            return
+        start = self._t
+        midnight = midnight_before(start, self.tz)
+        day = datetime.fromtimestamp(start, self.tz).date()
+        captured = {
+            entry.get("measurementType"): entry
+            for section in ("production", "consumption")
+            for entry in (self._base[0] or {}).get(section, [])
+            if entry.get("type") == "eim"
+        }
+        for kind, power in self._daily_powers().items():
+            entry = captured.get(kind, {})
+            earlier = max(0.0, entry.get("whLastSevenDays", 0) - entry.get("whToday", 0))
+            self.days[kind] = DayTotals(0.0, earlier, energy_wh(power, midnight, start), day)
 
     def _powers(self, now: float) -> dict[str, float]:
         return {
@@ -189,6 +256,8 @@ class Metering:
         if base is None or self.production_json is None:
             return None
         answer = copy.deepcopy(self.production_json if not self.moving else base)
+        if self.moving:
+            self._start_days()
         powers, gained = self._powers(now), self._counters()
         shares = self._channel_shares()
         for section in ("production", "consumption"):
@@ -197,7 +266,7 @@ class Metering:
                 if entry.get("type") != "eim" or kind not in powers:
                     continue
                 if self.moving:
-                    _move_entry(entry, powers[kind], gained[kind], now)
+                    _move_entry(entry, powers[kind], gained[kind], now, self.days.get(kind))
                 self._apply_fault(entry, kind, "wNow", "activeCount")
                 if details and self.lines and kind in shares:
                     entry["lines"] = _lines(entry, shares[kind])
@@ -269,16 +338,18 @@ def _scale(record: dict[str, Any], field: str, factor: float) -> None:
         _scale(channel, field, factor)
 
 
-def _move_entry(entry: dict[str, Any], watts: float, gained: float, now: float) -> None:
+def _move_entry(
+    entry: dict[str, Any], watts: float, gained: float, now: float, day: DayTotals | None
+) -> None:
     volts = entry.get("rmsVoltage") or 240.0
     entry.update(
         readingTime=int(now),
         wNow=round(watts, 3),
         whLifetime=round(entry.get("whLifetime", 0) + gained, 3),
-        whToday=round(entry.get("whToday", 0) + gained, 3),
-        whLastSevenDays=round(entry.get("whLastSevenDays", 0) + gained, 3),
         rmsCurrent=round(abs(watts) / volts, 3),
     )
+    if day is not None:
+        entry.update(whToday=round(day.today, 3), whLastSevenDays=round(day.seven_days, 3))
 
 
 def _move_reading(

@@ -270,13 +270,30 @@ def clone_inverters(records: list[dict[str, Any]], count: int) -> list[dict[str,
     return clones
 
 
+def midnight_before(t: float, tz: tzinfo) -> float:
+    """Return the local midnight (in ``tz``) at or before t."""
+    day = datetime.fromtimestamp(t, tz).date()
+    return datetime.combine(day, day_time(), tz).timestamp()
+
+
+def midnight_after(t: float, tz: tzinfo) -> float:
+    """Return the first local midnight (in ``tz``) after t."""
+    following = datetime.fromtimestamp(t, tz).date() + timedelta(days=1)
+    return datetime.combine(following, day_time(), tz).timestamp()
+
+
 # --- a simulated Envoy's state ---------------------------------------------------------------
 
 
-class _Totals:
-    """Production counters as an Envoy keeps them: lifetime, today, the last seven days."""
+class DayTotals:
+    """Energy counters as an Envoy keeps them: lifetime, today, the last seven days.
+
+    ``today`` starts again at each local midnight (``roll``), the finished day moving into
+    the seven-day window.
+    """
 
     def __init__(self, lifetime: float, earlier: float, today: float, day: date) -> None:
+        """Start on ``day`` with ``today`` so far; ``earlier``: the six days before, in all."""
         self.lifetime = lifetime
         self.today = today
         # The six days before today, oldest first.
@@ -284,6 +301,7 @@ class _Totals:
         self.day = day
 
     def add(self, wh: float) -> None:
+        """Count energy (Wh) into the lifetime and today."""
         self.lifetime += wh
         self.today += wh
 
@@ -298,6 +316,7 @@ class _Totals:
 
     @property
     def seven_days(self) -> float:
+        """Return the energy of the last seven days: the six before, and today."""
         return sum(self.previous) + self.today
 
 
@@ -363,8 +382,8 @@ class Site:
         )
         # What the inverters reported (non-metered production, and production.json's
         # "inverters" entry) and what a production meter measured (metered production).
-        self.reported = _Totals(lifetime, earlier, today, day)
-        self.meter = _Totals(lifetime, earlier, energy[now] - energy[midnight], day)
+        self.reported = DayTotals(lifetime, earlier, today, day)
+        self.meter = DayTotals(lifetime, earlier, energy[now] - energy[midnight], day)
         self._meter_t = now
         self._meter_e = energy[now]
         self._advanced_to = now
@@ -381,12 +400,11 @@ class Site:
 
     def _midnight_before(self, t: float) -> float:
         """Return the local midnight at or before t."""
-        return datetime.combine(self._local_day(t), day_time(), self.rhythm.tz).timestamp()
+        return midnight_before(t, self.rhythm.tz)
 
     def _midnight_after(self, t: float) -> float:
         """Return the first local midnight after t."""
-        following = self._local_day(t) + timedelta(days=1)
-        return datetime.combine(following, day_time(), self.rhythm.tz).timestamp()
+        return midnight_after(t, self.rhythm.tz)
 
     def _energy(self, t: float) -> float:
         """Return ∫ power (Wh) from the cursor's start to t; moves the cursor forward."""
