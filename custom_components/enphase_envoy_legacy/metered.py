@@ -20,6 +20,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any, Final
 
 from .envoy_client import (
@@ -175,8 +176,20 @@ class MeteredReading:
             NET_CONSUMPTION: answer.net_consumption,
         }[kind]
 
+    @cached_property
+    def _measured(self) -> dict[str, Measured | None]:
+        """What each CT measures, worked out once per reading (entities ask many times)."""
+        return {}
+
     def measured(self, kind: str) -> Measured | None:
         """Return what the CT of a measurement type measures, None when it is not metering."""
+        known = self._measured
+        if kind not in known:
+            known[kind] = self._measure(kind)
+        return known[kind]
+
+    def _measure(self, kind: str) -> Measured | None:
+        """Work out what the CT of a measurement type measures (see measured)."""
         meter = self.setup.meter(kind)
         if meter is not None and not meter.metering:
             return None
