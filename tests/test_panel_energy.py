@@ -263,6 +263,10 @@ class TestHostileReports:
         assert self.lifetime(mock_config_entry) == pytest.approx(
             stored["lifetime"] + watts * 60 / 3600
         )
+        # The sensor shows it from the next inverter read on (pacing.py).
+        self.report(simulator, watts, next_poll())
+        await poll(hass, freezer)
+        assert self.lifetime(mock_config_entry) > stored["lifetime"] + watts * 60 / 3600
         assert float(state(hass, LIFETIME)) == pytest.approx(
             self.lifetime(mock_config_entry) / 1000, abs=0.001
         )

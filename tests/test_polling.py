@@ -18,12 +18,14 @@ from typing import Any
 import pytest
 from freezegun.api import FrozenDateTimeFactory
 from homeassistant.config_entries import ConfigEntryState
+from homeassistant.const import STATE_ON
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers import issue_registry as ir
 from pytest_homeassistant_custom_component.common import MockConfigEntry, async_fire_time_changed
 
 from custom_components.enphase_envoy_legacy.const import DOMAIN
 from custom_components.enphase_envoy_legacy.coordinator import EnvoyLegacyCoordinator
+from custom_components.enphase_envoy_legacy.pacing import READS_BEFORE_WRITE
 from custom_components.enphase_envoy_legacy.schedule import EARLY, SETTLE
 from tests.helpers import NOON, poll, record_writes, state, store_key
 from tests.simulator import (
@@ -272,15 +274,20 @@ async def test_unchanged_entities_are_not_rewritten(
     simulator: EnvoySimulator,
     init_integration: MockConfigEntry,
 ) -> None:
-    """A burst that brings one inverter's report writes that inverter's entities only."""
+    """Bursts that bring one inverter's report write that inverter's entities only.
+
+    Its power at each burst, its panel's energy at the next inverter read (pacing.py).
+    """
     coordinator = init_integration.runtime_data
     await follow(hass, freezer, coordinator, hours=0.5)
-    written = record_writes(hass)
-    # Only one inverter reports in the next burst.
+    # Only one inverter reports from the next burst on.
     lone = simulator.inverters[0]["serialNumber"]
     others = frozenset(inverter["serialNumber"] for inverter in simulator.inverters[1:])
     simulator.rhythm.missed.append((0, 2e9, others))  # type: ignore[union-attr]
+    # The others' panel energy counted until now is written at the next read.
     await follow(hass, freezer, coordinator, hours=5 / 60)
+    written = record_writes(hass)
+    await follow(hass, freezer, coordinator, hours=READS_BEFORE_WRITE * 5 / 60)
     inverter_entities = {
         entity_id for entity_id in written if entity_id.startswith("sensor.inverter_")
     }
@@ -289,15 +296,18 @@ async def test_unchanged_entities_are_not_rewritten(
         f"sensor.inverter_{lone}_energy_today",
         f"sensor.inverter_{lone}_lifetime_energy",
     }
+    # The others are no longer reporting (a problem): that changed, and only that.
+    stopped = {entity_id for entity_id in written if entity_id.startswith("binary_sensor.")}
+    assert stopped <= {f"binary_sensor.inverter_{serial}_reporting" for serial in others}
+    assert {state(hass, entity_id) for entity_id in stopped} <= {STATE_ON}
     # The site totals moved with that report; nothing else was written.
-    assert set(written) - inverter_entities <= {
+    assert set(written) - inverter_entities - stopped <= {
         POWER,
         LIFETIME,
         f"sensor.envoy_{SERIAL}_energy_today",
         f"sensor.envoy_{SERIAL}_energy_last_seven_days",
         f"sensor.envoy_{SERIAL}_inverters_reporting",
     }
-    assert written
 
 
 @pytest.mark.parametrize("rhythm", [{"interval": 60.0, "metered": True}])
