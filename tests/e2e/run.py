@@ -306,9 +306,11 @@ def metered_with_values(page: Page, serial: str) -> dict[str, str] | None:
     }
 
 
-def registry_entity(page: Page, serial: str, key: str) -> str:
-    """Return the entity id the integration created for an Envoy's sensor, by its unique id."""
-    entries = call_ws(page, {"type": "config/entity_registry/list"})
+def registry_entity(entries: list[dict[str, Any]], serial: str, key: str) -> str:
+    """Return the entity id the integration created for an Envoy's sensor, by its unique id.
+
+    ``entries``: the entity registry (config/entity_registry/list).
+    """
     found = [
         entry["entity_id"]
         for entry in entries
@@ -319,9 +321,14 @@ def registry_entity(page: Page, serial: str, key: str) -> str:
     return str(found[0])
 
 
-def picker_names(page: Page, entity_ids: list[str]) -> dict[str, tuple[str, str]]:
-    """Return what the statistic picker shows for each entity: its name, then its device's."""
-    entries = {e["entity_id"]: e for e in call_ws(page, {"type": "config/entity_registry/list"})}
+def picker_names(
+    page: Page, registry: list[dict[str, Any]], entity_ids: list[str]
+) -> dict[str, tuple[str, str]]:
+    """Return what the statistic picker shows for each entity: its name, then its device's.
+
+    ``registry``: the entity registry (config/entity_registry/list).
+    """
+    entries = {e["entity_id"]: e for e in registry}
     devices = {d["id"]: d for d in call_ws(page, {"type": "config/device_registry/list"})}
     names = {}
     for entity_id in entity_ids:
@@ -366,17 +373,22 @@ def save_energy_dialog(page: Page, dialog: Locator, listed: list[str], limits: L
 
 
 def configure_energy(
-    page: Page, base: str, solar: list[str], grid: tuple[str, str] | None, limits: Limits
+    page: Page,
+    base: str,
+    solar: list[str],
+    grid: tuple[str, str] | None,
+    registry: list[dict[str, Any]],
+    limits: Limits,
 ) -> None:
     """Configure the Energy dashboard in its settings page, as a user does, with no costs.
 
     ``solar``: the solar production's energy sensors; ``grid``: the grid's import and export
-    energy sensors, if any.
+    energy sensors, if any; ``registry``: the entity registry.
     """
     wait = limits.dialog * 1000
     with step("the energy settings page offers solar production"):
         everything = [*solar, *(grid or ())]
-        names = picker_names(page, everything)
+        names = picker_names(page, registry, everything)
         states = {state["entity_id"]: state for state in call_ws(page, {"type": "get_states"})}
         friendly = {entity: states[entity]["attributes"]["friendly_name"] for entity in everything}
         open_app(page, f"{base}/config/energy", limits)
@@ -444,12 +456,13 @@ def check_energy(
     export.
     """
     with step("the Energy dashboard's sensors: each Envoy's lifetime energy, import, export"):
-        solar = [registry_entity(page, serial, "lifetime_energy")]
+        registry = call_ws(page, {"type": "config/entity_registry/list"})
+        solar = [registry_entity(registry, serial, "lifetime_energy")]
         grid = None
         if metered is not None:
             solar.append(metered["lifetime_energy"])
             grid = (metered["grid_energy_imported"], metered["grid_energy_exported"])
-    configure_energy(page, base, solar, grid, limits)
+    configure_energy(page, base, solar, grid, registry, limits)
     with step("energy/get_prefs holds exactly those sources, with no costs"):
         saved_sources(page, solar, grid)
 

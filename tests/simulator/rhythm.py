@@ -360,7 +360,7 @@ class Site:
         self._last_at = [float(record.get("lastReportDate", 0)) for record in records]
         self._last_w = [int(record.get("lastReportWatts") or 0) for record in records]
         self._place(now)
-        midnight = self._midnight_before(now)
+        midnight = midnight_before(now, self.rhythm.tz)
         times = sorted({*self._last_at, midnight, now})
         # The energy integral: E(t) = ∫ power from _cursor_start, kept at a moving cursor.
         self._cursor_t = times[0]
@@ -387,7 +387,7 @@ class Site:
         self._meter_t = now
         self._meter_e = energy[now]
         self._advanced_to = now
-        self._next_midnight = self._midnight_after(now)
+        self._next_midnight = midnight_after(now, self.rhythm.tz)
         self._next_due = math.inf
         self._grid: tuple[Any, ...] = ()
         self._plan(now)
@@ -397,14 +397,6 @@ class Site:
 
     def _local_day(self, t: float) -> date:
         return datetime.fromtimestamp(t, self.rhythm.tz).date()
-
-    def _midnight_before(self, t: float) -> float:
-        """Return the local midnight at or before t."""
-        return midnight_before(t, self.rhythm.tz)
-
-    def _midnight_after(self, t: float) -> float:
-        """Return the first local midnight after t."""
-        return midnight_after(t, self.rhythm.tz)
 
     def _energy(self, t: float) -> float:
         """Return ∫ power (Wh) from the cursor's start to t; moves the cursor forward."""
@@ -494,7 +486,7 @@ class Site:
         midnight = self._next_midnight
         while midnight <= now:
             events.append((midnight, 0, []))
-            midnight = self._midnight_after(midnight)
+            midnight = midnight_after(midnight, self.rhythm.tz)
         self._next_midnight = midnight
         for burst in iter_bursts(self.rhythm, start - self._max_offset):
             if burst > now:
