@@ -108,30 +108,35 @@ class SilentInverters:
             inverter = inverters.get(serial)
             if inverter is None or inverter.last_report_date >= cutoff:
                 self.forget(serial)
-        if not self._daylight_for_long_enough(now) or not any(
-            inverter.last_report_date >= cutoff for inverter in inverters.values()
+        # Most reads find none: the sun's position is worked out only when one is found.
+        newly_silent = [
+            (serial, inverter)
+            for serial, inverter in inverters.items()
+            if inverter.last_report_date < cutoff
+            and serial not in self.silent
+            and serial not in retired
+        ]
+        if (
+            not newly_silent
+            or not any(inverter.last_report_date >= cutoff for inverter in inverters.values())
+            or not self._daylight_for_long_enough(now)
         ):
             return
-        for serial, inverter in inverters.items():
-            if (
-                inverter.last_report_date < cutoff
-                and serial not in self.silent
-                and serial not in retired
-            ):
-                self.silent.add(serial)
-                ir.async_create_issue(
-                    self.hass,
-                    DOMAIN,
-                    silent_inverter_issue_id(self.serial, serial),
-                    is_fixable=False,
-                    severity=ir.IssueSeverity.WARNING,
-                    translation_key="inverter_silent",
-                    translation_placeholders={
-                        "inverter": serial,
-                        "envoy": self.serial,
-                        "last_report": inverter.last_report_date.isoformat(),
-                    },
-                )
+        for serial, inverter in newly_silent:
+            self.silent.add(serial)
+            ir.async_create_issue(
+                self.hass,
+                DOMAIN,
+                silent_inverter_issue_id(self.serial, serial),
+                is_fixable=False,
+                severity=ir.IssueSeverity.WARNING,
+                translation_key="inverter_silent",
+                translation_placeholders={
+                    "inverter": serial,
+                    "envoy": self.serial,
+                    "last_report": inverter.last_report_date.isoformat(),
+                },
+            )
 
 
 class MeterFaults:

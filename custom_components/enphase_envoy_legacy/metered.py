@@ -60,8 +60,16 @@ class MeterSetup:
         return any(meter.measurement_type == NET_CONSUMPTION for meter in self.meters)
 
     def meter(self, kind: str) -> EnvoyMeter | None:
-        """Return the meter of a measurement type, if one is configured."""
-        return next((m for m in self.meters if m.measurement_type == kind), None)
+        """Return the meter of a measurement type, if one is configured (the first listed)."""
+        return self._by_type.get(kind)
+
+    @cached_property
+    def _by_type(self) -> dict[str, EnvoyMeter]:
+        """Each measurement type's first meter, worked out once (entities ask at every poll)."""
+        by_type: dict[str, EnvoyMeter] = {}
+        for meter in self.meters:
+            by_type.setdefault(meter.measurement_type, meter)
+        return by_type
 
     def as_dict(self) -> dict[str, Any]:
         """Return the setup for storage."""
