@@ -310,7 +310,11 @@ async def bench_ours_cpu(
         power=lambda t: site_power * (1 + 0.1 * math.sin(t / 30)),
     )
     samples: list[tuple[str, float]] = []
-    with SimulatorThread(simulated_envoy(scenario, inverters, rhythm=rhythm)) as envoy:
+    # The CTs' day at the simulated runs' hour (a summer noon), as both sides' other runs.
+    day_shift_s = SIM_START.timestamp() - time.time()
+    with SimulatorThread(
+        simulated_envoy(scenario, inverters, rhythm=rhythm, day_shift_s=day_shift_s)
+    ) as envoy:
         simulator = envoy.simulator
         entry = make_entry(envoy.host, simulator.serial)
         entry.add_to_hass(hass)

@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import itertools
 import json
+import math
 import os
 import platform
 import statistics
@@ -46,7 +47,7 @@ from homeassistant.core import HomeAssistant
 from homeassistant.loader import async_get_integration
 
 from tests.simulator import EnvoySimulator
-from tests.simulator.rhythm import Rhythm
+from tests.simulator.rhythm import Power, Rhythm
 
 # The scenarios: issue #6's two (an Envoy without a meter, and one whose production moves
 # every second as a production meter makes it), and issue #14's Envoy-S Metered with its
@@ -61,6 +62,11 @@ HOUR_S = 3600.0
 # Where simulated time starts for both sides: summer noon in the test instance's time zone
 # (US/Pacific), so that the simulated inverters are awake and report.
 SIM_START = datetime(2026, 6, 21, 19, 0, tzinfo=UTC)
+# A real current transformer's power differs from one reading to the next; the simulated day
+# is smooth (a few watts in a few seconds), so the benchmark's CTs read it with a ripple of
+# this share, over a period that divides no poll interval (both sides meet the same one).
+CT_RIPPLE = 0.02
+CT_RIPPLE_PERIOD_S = 13.7
 # Challenges: the 401 answers of HTTP Digest.
 CHALLENGE_STATUS = 401
 
@@ -71,17 +77,35 @@ def simulated_envoy(
     *,
     rhythm: Rhythm | None = None,
     clock: Callable[[], float] | None = None,
+    day_shift_s: float = 0.0,
 ) -> EnvoySimulator:
     """Return the simulated Envoy of a scenario, both sides meet the same one.
 
     ``rhythm``: the inverters' (default: 300 s bursts; production moving every second when
-    the Envoy has a meter); ``clock``: the simulator's (default: the machine's).
+    the Envoy has a meter); ``clock``: the simulator's (default: the machine's);
+    ``day_shift_s``: how far ahead of the clock the CTs' day is (a run in real time sets
+    its meters at SIM_START's hour, the hour the other runs simulate, whatever the hour of
+    the machine).
     """
     if rhythm is None:
         rhythm = Rhythm(interval=REPORT_INTERVAL_S, metered=scenario != "non-metered")
     envoy = EnvoySimulator(CAPTURES[scenario], rhythm=rhythm, inverters=inverters, clock=clock)
-    envoy.metering.moving = scenario == "ct-metered"
+    metering = envoy.metering
+    metering.moving = scenario == "ct-metered"
+    if metering.moving:
+        metering.solar = ct_reading(metering.solar, day_shift_s)
+        metering.load = ct_reading(metering.load, day_shift_s)
     return envoy
+
+
+def ct_reading(power: Power, day_shift_s: float) -> Power:
+    """Return a CT's power as the benchmark's meters read it: the day's, with a ripple."""
+
+    def read(t: float) -> float:
+        ripple = CT_RIPPLE * math.sin(2 * math.pi * t / CT_RIPPLE_PERIOD_S)
+        return power(t + day_shift_s) * (1 + ripple)
+
+    return read
 
 
 def out_dir() -> Path:
