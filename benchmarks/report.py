@@ -106,6 +106,17 @@ TARGETS: list[tuple[str, str, float, str]] = [
     ("ct-metered", "worst staleness s, inverters", 1.0, "ratio"),
 ]
 
+# Who set which targets: the Envoy-S Metered's are issue #14's, the others #6's and #13's.
+TARGET_GROUPS: dict[str, tuple[str, ...]] = {
+    "issues #6 and #13 (non-metered, metered)": ("non-metered", "metered"),
+    "issue #14 (ct-metered)": ("ct-metered",),
+}
+
+
+def _group(scenario: str) -> str:
+    """Return the group of targets a scenario's belong to."""
+    return next(group for group, scenarios in TARGET_GROUPS.items() if scenario in scenarios)
+
 
 def _value(
     results: dict[tuple[str, str, int], Result], side: str, scenario: str, row: Any
@@ -182,13 +193,19 @@ def report(folder: Path) -> int:
         f"pyenphase {pyenphase}"
     )
     missed = 0
+    missed_by_group = dict.fromkeys(TARGET_GROUPS, 0)
     print("\nTargets (ratio: ours/theirs; ours: ours alone; scaling: ours at 1,000 / at 40):")
     for scenario, label, limit, kind in TARGETS:
         value = _target(values, scenario, label, kind)
         verdict = "missing" if value is None else ("met" if value <= limit else "MISSED")
         missed += verdict != "met"
+        missed_by_group[_group(scenario)] += verdict != "met"
         shown = "-" if value is None else f"{value:.3f}"
         print(f"  {scenario:12} {label.strip():34} {kind:8} {shown:>7} <= {limit:<5} {verdict}")
+    for group, scenarios in TARGET_GROUPS.items():
+        count = sum(1 for target in TARGETS if target[0] in scenarios)
+        met = count - missed_by_group[group]
+        print(f"  {group}: {met} of {count} met")
     notes = sorted({note for result in results.values() for note in result.get("notes", [])})
     print("\nNotes:")
     for note in notes:
