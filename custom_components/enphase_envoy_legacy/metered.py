@@ -57,7 +57,7 @@ class MeterSetup:
     @property
     def has_net_meter(self) -> bool:
         """Return True when a net-consumption meter is configured (its readings are read)."""
-        return any(meter.measurement_type == NET_CONSUMPTION for meter in self.meters)
+        return self.meter(NET_CONSUMPTION) is not None
 
     def meter(self, kind: str) -> EnvoyMeter | None:
         """Return the meter of a measurement type, if one is configured (the first listed)."""
