@@ -70,7 +70,11 @@ PANEL_ENTITIES = (
 HTTP_OK = 200
 # The real-time run that measures CPU: a compressed rhythm (bursts every 6 s over 1.5 s, the
 # same inverters and reports per burst) so that enough polls of each kind happen quickly.
-CPU_RUN_S = 90.0
+# First production is read every second (some 30 polls of it alone, and a burst's inverters
+# with it), then the inverters alone, as most bursts are read on a metered Envoy (some 10).
+CPU_PRODUCTION_RUN_S = 30.0
+CPU_PRODUCTION_INTERVAL_S = 1.0
+CPU_INVERTERS_RUN_S = 60.0
 # The CPU of a kind of poll: the median of the means of this many windows of its polls (in
 # the order they ran), as the built-in's CPU is the median of its windows.
 CPU_WINDOWS = 5
@@ -339,19 +343,19 @@ async def bench_ours_cpu(
 
         coordinator._async_refresh = timed  # type: ignore[method-assign]
         # The compressed rhythm as if learned (a new entry would wait for its default 300 s
-        # interval first), and production read as often, so each kind of poll recurs.
+        # interval first), and production read every second, so each kind of poll recurs.
         coordinator.scheduler.state.interval = CPU_RHYTHM_INTERVAL_S
         coordinator.scheduler.state.metered = scenario != "non-metered"
-        coordinator.scheduler.production_interval = CPU_RHYTHM_INTERVAL_S / 2
+        coordinator.scheduler.production_interval = CPU_PRODUCTION_INTERVAL_S
         await coordinator.async_refresh()
         samples.clear()
-        await asyncio.sleep(CPU_RUN_S / 2)
+        await asyncio.sleep(CPU_PRODUCTION_RUN_S)
         if scenario != "non-metered":
-            # The other half: the inverters read alone, as most report bursts are read on a
-            # metered Envoy (its production was read less than a minute before); without it
-            # that kind of poll would be charged at the dearest kind measured.
+            # Then the inverters read alone, as most report bursts are read on a metered
+            # Envoy (its production was read less than a minute before); without it that
+            # kind of poll would be charged at the dearest kind measured.
             coordinator.scheduler.production_interval = HOUR_S
-        await asyncio.sleep(CPU_RUN_S / 2)
+        await asyncio.sleep(CPU_INVERTERS_RUN_S)
         restarts = await restart(hass, entry, envoy)
         assert await hass.config_entries.async_unload(entry.entry_id)
     per_kind: dict[str, float] = {}
@@ -378,8 +382,11 @@ async def bench_ours_cpu(
             "notes": [
                 (
                     "ours, CPU: measured in real time per kind of poll (polls of the "
-                    f"integration's own schedule on a {CPU_RHYTHM_INTERVAL_S:.0f} s rhythm, "
-                    f"{CPU_RUN_S:.0f} s; per kind, the median of the means of "
+                    f"integration's own schedule on a {CPU_RHYTHM_INTERVAL_S:.0f} s rhythm: "
+                    f"{CPU_PRODUCTION_RUN_S:.0f} s with production read every "
+                    f"{CPU_PRODUCTION_INTERVAL_S:.0f} s, then {CPU_INVERTERS_RUN_S:.0f} s "
+                    "with the inverters read alone on a metered Envoy; per kind, the median "
+                    "of the means of "
                     f"{CPU_WINDOWS} windows of its polls), times the polls of each kind in "
                     "an hour of the "
                     "simulated-time run; the frozen clock's figures (freezegun slows every "
