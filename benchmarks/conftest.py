@@ -19,6 +19,12 @@ numbers mean what they would in a running Home Assistant rather than in a test:
   instead of about 55 MB) depending on whether a delayed save happened to fall inside the
   measured stretch.
 
+When both sides run in one session (``scripts/bench``), they take turns: for each Envoy and
+size, ours' simulated hours, ours' CPU like for like, the built-in's run, ours' CPU as
+installed, then the memory runs (``pytest_collection_modifyitems``). The CPU figures a ratio
+compares are measured minutes apart, not a quarter of an hour, so a slower spell of the
+machine meets both sides.
+
 Sockets stay restricted to 127.0.0.1 (pytest-socket's host guard, which ``socket_enabled``
 keeps), host names are not resolved (the harness's getaddrinfo guard), and no discovery
 integration (zeroconf, ssdp...) is set up by anything here.
@@ -38,8 +44,38 @@ from homeassistant.core import HomeAssistant
 # Import the integration before the hass fixture starts, so that Home Assistant's loader finds
 # this repository's custom_components package (as tests/conftest.py does).
 import custom_components.enphase_envoy_legacy  # noqa: F401
+from benchmarks.common import SCENARIOS, SIZES
 
 _QUIET = ("homeassistant", "custom_components", "pyenphase", "aiohttp", "tests", "benchmarks")
+
+
+# The order of the benchmarks of one Envoy and size: ours' CPU runs need its simulated hours'
+# counts of polls; the built-in's run between ours' two CPU runs (like for like, as
+# installed); memory last (tracemalloc, nothing timed).
+_TURNS = (
+    "bench_ours",
+    "bench_ours_cpu",
+    "bench_builtin",
+    "bench_ours_cpu+panels",
+    "bench_ours_memory",
+)
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Order the benchmarks by Envoy and size, both sides' in turn (a stable sort)."""
+
+    def turn(item: pytest.Item) -> tuple[int, int, int]:
+        params = getattr(item, "callspec", None)
+        values = params.params if params is not None else {}
+        name = getattr(item, "originalname", item.name)
+        name += "+panels" if values.get("panels") else ""
+        return (
+            SCENARIOS.index(values["scenario"]) if "scenario" in values else len(SCENARIOS),
+            SIZES.index(values["inverters"]) if "inverters" in values else len(SIZES),
+            _TURNS.index(name) if name in _TURNS else len(_TURNS),
+        )
+
+    items.sort(key=turn)
 
 
 @pytest.fixture(autouse=True)
