@@ -113,6 +113,17 @@ def expected_envoy(folder: str) -> dict[str, Any]:
             "consumption_energy_today": kwh(total["whToday"]),
             "consumption_lifetime_energy": kwh(total["whLifetime"]),
         }
+    produced, net = meter_reading(folder, "production"), meter_reading(folder, "net-consumption")
+    if produced is not None and net is not None:
+        # The readings give the house's consumption: production + import - export.
+        expected |= {
+            "consumption_power": round(produced["activePower"]) + round(net["activePower"]),
+            "consumption_lifetime_energy": kwh(
+                round(produced["actEnergyDlvd"])
+                + round(net["actEnergyDlvd"])
+                - round(net["actEnergyRcvd"])
+            ),
+        }
     for kind, prefix in (("production", "production_ct"), ("net-consumption", "grid")):
         if (reading := meter_reading(folder, kind)) is None:
             continue

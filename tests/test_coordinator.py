@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pytest
 from freezegun.api import FrozenDateTimeFactory
 from homeassistant.config_entries import SOURCE_REAUTH, ConfigEntryState
 from homeassistant.const import CONF_PASSWORD, CONF_USERNAME, STATE_UNAVAILABLE
 from homeassistant.core import HomeAssistant, callback
+from homeassistant.util import dt as dt_util
 from pytest_homeassistant_custom_component.common import MockConfigEntry, async_fire_time_changed
 
 from custom_components.enphase_envoy_legacy.const import DOMAIN
@@ -19,25 +22,38 @@ INVERTER_POWER = "sensor.inverter_121547059079_current_power"
 OTHER_INVERTER_POWER = "sensor.inverter_121547059193_current_power"
 
 
-async def test_polls_every_minute(
+async def test_new_values_show_at_the_next_poll(
     hass: HomeAssistant,
     freezer: FrozenDateTimeFactory,
     simulator: EnvoySimulator,
     init_integration: MockConfigEntry,
 ) -> None:
-    """New values show after one scan interval, and not before."""
+    """New values show at the poll the schedule set, and not before; no poll reads twice.
+
+    This Envoy's inverters report every minute and its production is read every minute
+    and with each inverter read, so the next poll (the next burst) reads both.
+    """
+    coordinator = init_integration.runtime_data
     assert state(hass, POWER) == "7907"
     simulator.production["wattsNow"] = 5000
     simulator.inverters[0]["lastReportWatts"] = 150
+    due = coordinator.next_poll
+    assert due is not None
+    assert due - dt_util.utcnow() <= SCAN_INTERVAL
+    requests = len(simulator.requests)
 
-    freezer.tick(SCAN_INTERVAL / 2)
+    freezer.move_to(due - timedelta(seconds=2))
     async_fire_time_changed(hass)
     await hass.async_block_till_done(wait_background_tasks=True)
     assert state(hass, POWER) == "7907"
+    assert len(simulator.requests) == requests
 
-    await poll(hass, freezer)
+    freezer.move_to(due + timedelta(seconds=0.6))
+    async_fire_time_changed(hass)
+    await hass.async_block_till_done(wait_background_tasks=True)
     assert state(hass, POWER) == "5000"
     assert state(hass, INVERTER_POWER) == "150"
+    assert [r.path for r in simulator.requests[requests:]] == [PATH_INVERTERS, PATH_PRODUCTION]
     assert simulator.count(PATH_INFO) == 1  # the identity is read once, at setup
 
 

@@ -346,3 +346,74 @@ async def test_the_store_keeps_the_meters_and_their_guards(
     assert number(hass, "grid_energy_imported") == imported  # the zeros held
     entries = er.async_entries_for_config_entry(er.async_get(hass), init_integration.entry_id)
     assert any(e.unique_id.endswith("_grid_energy_exported") for e in entries)
+
+
+@pytest.mark.parametrize("capture", [METERED])
+async def test_energy_today_starts_again_at_midnight_unread(
+    hass: HomeAssistant,
+    freezer: FrozenDateTimeFactory,
+    simulator: EnvoySimulator,
+    mock_config_entry: MockConfigEntry,
+) -> None:
+    """The poll at local midnight reads nothing due; every energy today starts again anyway."""
+    midnight = dt_util.start_of_local_day(dt_util.as_local(NOON)) + timedelta(days=1)
+    freezer.move_to(midnight - timedelta(seconds=20))
+    simulator.metering.moving = True
+    mock_config_entry.add_to_hass(hass)
+    await hass.config_entries.async_setup(mock_config_entry.entry_id)
+    await hass.async_block_till_done()
+    coordinator = mock_config_entry.runtime_data
+    assert coordinator.next_poll == midnight
+    assert number(hass, "consumption_energy_today") > 0
+    lifetime = number(hass, "consumption_lifetime_energy")
+    simulator.requests.clear()
+    freezer.move_to(midnight + timedelta(seconds=0.6))
+    async_fire_time_changed(hass)
+    await hass.async_block_till_done(wait_background_tasks=True)
+    assert not meter_requests(simulator)
+    assert number(hass, "consumption_energy_today") == 0
+    assert number(hass, "energy_today") == 0
+    assert number(hass, "consumption_lifetime_energy") == lifetime
+
+
+@pytest.mark.parametrize("capture", [METERED])
+async def test_consumption_continues_after_the_update(
+    hass: HomeAssistant,
+    freezer: FrozenDateTimeFactory,
+    simulator: EnvoySimulator,
+    mock_config_entry: MockConfigEntry,
+    hass_storage: dict[str, Any],
+) -> None:
+    """A store of the previous release, its consumption read from production.json's entry.
+
+    Consumption now follows the readings (production + import - export). Where the Envoy's
+    entry was ahead of that sum, the lower figure is held, then taken as a new base: the
+    lifetime never goes down and continues from what the previous release showed.
+    """
+    answer = simulator.metering.production_json
+    assert answer is not None
+    entry = next(e for e in answer["consumption"] if e["measurementType"] == "total-consumption")
+    ahead = round(entry["whLifetime"]) + 5_000  # an Envoy whose entry is 5 kWh ahead
+    shown_before = 40_000_000
+    stored = hass_storage[store_key(mock_config_entry.entry_id)]["data"]
+    stored["counters"] = {
+        "consumption": {
+            "envoy_lifetime": ahead,
+            "lifetime": shown_before,
+            "accepted_at": NOON.timestamp() - 60,
+            "accepted_power": round(entry["wNow"]),
+        }
+    }
+    simulator.metering.moving = True
+    mock_config_entry.add_to_hass(hass)
+    await hass.config_entries.async_setup(mock_config_entry.entry_id)
+    await hass.async_block_till_done()
+    seen = [number(hass, "consumption_lifetime_energy")]
+    for _ in range(20):
+        await poll(hass, freezer)
+        seen.append(number(hass, "consumption_lifetime_energy"))
+    assert seen == sorted(seen)
+    assert seen[0] == shown_before / 1000
+    # Taken as a new base within 20 minutes, then growing with the house's use.
+    assert seen[-1] > seen[0]
+    assert seen[-1] - seen[0] < 1

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import replace
-from datetime import datetime
+from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from custom_components.enphase_envoy_legacy.envoy_client.meters import (
@@ -67,8 +67,9 @@ def test_consumption_is_derived_without_a_total_ct() -> None:
 def test_a_counter_from_an_old_production_json_is_not_new() -> None:
     """Each counter is new when read this poll: from the readings, or a fresh production.json.
 
-    In the capture the house's consumption comes from production.json's total-consumption
-    entry, the import, the export and the production CT from the readings.
+    In the capture every counter comes from the readings, the house's consumption too
+    (production + import - export): an old production.json leaves them new, without the
+    figure for the day it held. Without the readings each comes from production.json.
     """
     reading = metered_reading()
 
@@ -77,16 +78,12 @@ def test_a_counter_from_an_old_production_json_is_not_new() -> None:
 
     stale = replace(reading, entries_fresh=False)
     assert new_flags(reading) == dict.fromkeys(COUNTERS, True)
-    assert new_flags(stale) == {
-        CONSUMPTION: False,
-        IMPORTED: True,
-        EXPORTED: True,
-        PRODUCTION_CT: True,
-    }
-    # The figures are the same either way: only whether they are new differs.
-    assert {name: raw for name, (raw, _) in counters_of(stale).items()} == {
-        name: raw for name, (raw, _) in counters_of(reading).items()
-    }
+    assert new_flags(stale) == dict.fromkeys(COUNTERS, True)
+    # The figures are the same either way, but for the day's (only a fresh answer's counts).
+    fresh_raw = {name: raw for name, (raw, _) in counters_of(reading).items()}
+    stale_raw = {name: raw for name, (raw, _) in counters_of(stale).items()}
+    assert stale_raw == {name: replace(raw, watt_hours_today=0) for name, raw in fresh_raw.items()}
+    assert fresh_raw[CONSUMPTION].watt_hours_today > 0
     # Without the readings every counter there is comes from production.json (no export).
     assert new_flags(replace(stale, readings={})) == {
         CONSUMPTION: False,
@@ -98,10 +95,81 @@ def test_a_counter_from_an_old_production_json_is_not_new() -> None:
         IMPORTED: True,
         PRODUCTION_CT: True,
     }
-    # Consumption derived from the readings (no total-consumption entry) is new.
-    assert stale.production_json is not None
-    derived = replace(stale, production_json=replace(stale.production_json, total_consumption=None))
-    assert new_flags(derived)[CONSUMPTION] is True
+
+
+def test_consumption_follows_the_readings_where_they_give_it() -> None:
+    """Production + import - export from the readings, before production.json's own total.
+
+    The Envoy's total-consumption entry is the same sum, read only with the inverters; its
+    figures for the day and the week go with the derived counter. A total CT read in the
+    readings is taken as it is; without a production CT in them, the entry is.
+    """
+    reading = metered_reading()
+    answer = reading.production_json
+    assert answer is not None
+    entry = answer.total_consumption
+    assert entry is not None
+    production, net = reading.readings.values()
+    consumption = reading.consumption()
+    assert consumption is not None
+    assert consumption.lifetime == (
+        production.energy_delivered + net.energy_delivered - net.energy_received
+    )
+    assert consumption.lifetime != entry.watt_hours_lifetime
+    assert (consumption.today, consumption.seven_days, consumption.from_entry) == (
+        entry.watt_hours_today,
+        entry.watt_hours_last_seven_days,
+        False,
+    )
+    # A total-consumption meter whose reading the readings carry.
+    total = tuple(
+        replace(meter, measurement_type="total-consumption")
+        if meter.measurement_type == "net-consumption"
+        else meter
+        for meter in reading.setup.meters
+    )
+    by_total = replace(reading, setup=MeterSetup(meters=total, imeter=True))
+    measured = by_total.consumption()
+    assert measured is not None
+    assert (measured.lifetime, measured.watts) == (net.energy_delivered, net.active_power)
+    # The production CT missing from the readings: the entry, which moves with production.
+    no_production = replace(reading, readings={net.eid: net})
+    from_entry = no_production.consumption()
+    assert from_entry is not None
+    assert (from_entry.lifetime, from_entry.from_entry) == (entry.watt_hours_lifetime, True)
+
+
+def test_an_old_answer_gives_no_figure_for_the_day() -> None:
+    """The site's energy today from production.json only when it was read at this poll.
+
+    The guard takes that figure only to start a day it did not follow from midnight; an
+    answer read before midnight would carry yesterday's.
+    """
+    reading = metered_reading()
+    answer = reading.production_json
+    assert answer is not None
+    assert answer.production is not None
+    site = reading.site_production()
+    assert site is not None
+    assert site.watt_hours_today == answer.production.watt_hours_today
+    stale = replace(reading, entries_fresh=False).site_production()
+    assert stale == replace(site, watt_hours_today=0)
+
+
+def test_a_counter_read_from_an_old_answer_is_carried_forward() -> None:
+    """A counter from production.json that was not read again keeps its figures and age."""
+    reading = metered_reading()
+    net = next(r for r in reading.readings.values() if r.energy_received > 1)
+    no_production = replace(reading, readings={net.eid: net})
+    guards = MeteredGuards()
+    first = guards.judge(no_production, NOW, site_peak_power=5000)
+    later = NOW + timedelta(minutes=5)
+    again = guards.judge(replace(no_production, entries_fresh=False), later, site_peak_power=5000)
+    assert again[PRODUCTION_CT] == first[PRODUCTION_CT]
+    assert guards.states[PRODUCTION_CT].accepted_at == NOW.timestamp()
+    # The readings' counters are read anew: judged at this poll.
+    assert again[IMPORTED] == first[IMPORTED]
+    assert guards.states[IMPORTED].accepted_at == later.timestamp()
 
 
 def test_a_faulty_production_ct_gives_no_site_totals() -> None:

@@ -12,8 +12,7 @@ are compared with what the simulator's own counters integrated over the same tim
 guards each is within 0.1 %; with them switched off each is wildly wrong. All are printed.
 
 The truth of a counter runs from its first reading to its last before the last statistics
-period closes: the house's consumption is read from production.json once per report burst,
-not every minute, so its last state is a few minutes old when the hour closes.
+period closes.
 """
 
 from __future__ import annotations
@@ -39,7 +38,7 @@ from custom_components.enphase_envoy_legacy.metered_guard import MeteredGuards
 from tests import replay as shared
 from tests.helpers import poll
 from tests.replay import auto_enable_custom_integrations  # noqa: F401 - starts the recorder
-from tests.simulator import PATH_METER_READINGS, PATH_PRODUCTION_JSON, EnvoySimulator, Rhythm
+from tests.simulator import PATH_METER_READINGS, EnvoySimulator, Rhythm
 
 METERED = "R4.10.35_metered"
 HOURS = 48
@@ -47,11 +46,11 @@ HOURS = 48
 START = datetime.fromisoformat("2026-06-20T07:00:00+00:00")
 DROP_WH = 50_000
 # Each counter: its sensor's key, the simulator's integrated counter, the endpoint it is read
-# from (the house's consumption comes from production.json's total-consumption entry).
+# from (the house's consumption is production + import - export, from the readings).
 COUNTERS = {
     "import": ("grid_energy_imported", "import", PATH_METER_READINGS),
     "export": ("grid_energy_exported", "export", PATH_METER_READINGS),
-    "consumption": ("consumption_lifetime_energy", "total-consumption", PATH_PRODUCTION_JSON),
+    "consumption": ("consumption_lifetime_energy", "total-consumption", PATH_METER_READINGS),
     "production": ("production_ct_lifetime_energy", "production", PATH_METER_READINGS),
 }
 # What strikes, for how many polls: every glitch acts on every counter at once.

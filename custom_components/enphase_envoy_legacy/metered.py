@@ -208,7 +208,7 @@ class MeteredReading:
                 watts=reading.active_power,
                 lifetime=reading.energy_delivered,
                 received=reading.energy_received,
-                today=entry.watt_hours_today if entry is not None else None,
+                today=self._today(entry),
                 seven_days=entry.watt_hours_last_seven_days if entry is not None else None,
                 phases=tuple(
                     Phase(
@@ -226,7 +226,7 @@ class MeteredReading:
         return Measured(
             watts=entry.watts_now,
             lifetime=entry.watt_hours_lifetime,
-            today=entry.watt_hours_today,
+            today=self._today(entry),
             seven_days=entry.watt_hours_last_seven_days,
             phases=tuple(
                 Phase(
@@ -245,19 +245,32 @@ class MeteredReading:
         """Return the house's consumption: the total CT's, or the net one's plus production.
 
         Derived, its lifetime is production + import - export, so it needs the net meter's
-        export counter (the readings endpoint): without it there is no consumption.
+        export counter (the readings endpoint). Where the readings give both CTs, the
+        derived one is preferred to production.json's total-consumption entry (which the
+        Envoy derives the same way): the readings are read every minute, production.json
+        only with the inverters. Its today and last seven days are the entry's.
         """
-        if (total := self.measured(TOTAL_CONSUMPTION)) is not None:
+        total = self.measured(TOTAL_CONSUMPTION)
+        if total is not None and not total.from_entry:
             return total
         net, production = self.measured(NET_CONSUMPTION), self.measured(PRODUCTION)
-        if net is None or production is None or net.received is None:
-            return None
-        lifetime = production.lifetime + net.lifetime - net.received
+        if net is None or production is None or net.received is None or production.from_entry:
+            return total
+        entry = self.entry(TOTAL_CONSUMPTION)
         return Measured(
             watts=net.watts + production.watts,
-            lifetime=max(lifetime, 0),
-            from_entry=net.from_entry or production.from_entry,
+            lifetime=max(production.lifetime + net.lifetime - net.received, 0),
+            today=self._today(entry),
+            seven_days=entry.watt_hours_last_seven_days if entry is not None else None,
         )
+
+    def _today(self, entry: EnvoyMeterEntry | None) -> int | None:
+        """Return an entry's energy today, when production.json was read at this poll.
+
+        The guard takes it only to start a day it did not follow from midnight: an old
+        answer's figure may be yesterday's.
+        """
+        return entry.watt_hours_today if entry is not None and self.entries_fresh else None
 
     def site_production(self) -> EnvoyProduction | None:
         """Return the production CT's figures as the site totals (None: no CT measures).
@@ -272,7 +285,7 @@ class MeteredReading:
             return None
         return EnvoyProduction(
             watts_now=measured.watts,
-            watt_hours_today=entry.watt_hours_today or 0,
+            watt_hours_today=self._today(entry) or 0,
             watt_hours_seven_days=entry.watt_hours_last_seven_days or 0,
             watt_hours_lifetime=measured.lifetime,
         )

@@ -33,8 +33,8 @@ def counters_of(reading: MeteredReading) -> dict[str, tuple[EnvoyProduction, boo
     """Return each counter measured now, in the shape the guard judges, and whether it is new.
 
     Between report bursts a metered Envoy's production.json is not read again (reader.py):
-    a counter read from it (the house's consumption, from its total-consumption entry) is as
-    old as that read, not as old as this poll, and is not new.
+    a counter read from it (the house's consumption where the readings cannot give it) is
+    as old as that read, not as old as this poll, and is not new.
     """
     found: dict[str, tuple[EnvoyProduction, bool]] = {}
 

@@ -16,7 +16,7 @@ answer, they carry every CT's power and lifetime counters, read together each mi
 rest of ``/production.json`` (energy today, the last seven days, the AC Battery) is then
 read with the inverters, once per report burst. The meters' configuration (their health)
 is read again every METER_CHECK_INTERVAL. An Envoy whose CTs measure is metered for the
-scheduler: production every PRODUCTION_INTERVAL.
+scheduler: production every PRODUCTION_INTERVAL, and at every inverter read.
 
 This module has no Home Assistant imports.
 """
@@ -113,10 +113,12 @@ async def read_due(
         inverters = census.keep_through_empty_lists(await client.inverters(), tag)
         reports = report_times(inverters, timestamp)
         new_reports = scheduler.inverters_seen(timestamp, reports)
+    # Production moves with the reports (no meter), or is read every minute (a meter): then
+    # each inverter read reads it too, so production.json's share of a metered Envoy's
+    # figures is read once per burst and the minute's reads fall in step with the bursts.
+    follows = scheduler.production_follows_reports
     fresh = (
-        previous is None
-        or fetch.production
-        or (new_reports and scheduler.production_follows_reports)
+        previous is None or fetch.production or (new_reports if follows else reports is not None)
     )
     production = previous.production if previous is not None else None
     metered: MeteredReading | None = None
