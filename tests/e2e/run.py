@@ -264,8 +264,16 @@ def devices_with_values(page: Page, serial: str) -> str | None:
     return str(envoy["id"])
 
 
-# A metered Envoy-S's sensors the Energy dashboard takes, by key (their unique id's end).
-METERED_KEYS = ("lifetime_energy", "grid_energy_imported", "grid_energy_exported")
+# A metered Envoy-S's sensors the Energy dashboard takes, by key (their unique id's end), and
+# the house's consumption beside them.
+METERED_KEYS = (
+    "lifetime_energy",
+    "grid_energy_imported",
+    "grid_energy_exported",
+    "consumption_lifetime_energy",
+)
+# Consumption and production move every minute (the readings); the house always draws.
+MOVING_KEYS = ("consumption_lifetime_energy", "lifetime_energy")
 # A grid source's cost, compensation and power fields: none of them set.
 GRID_UNSET = (
     "stat_rate",
@@ -304,6 +312,18 @@ def metered_with_values(page: Page, serial: str) -> dict[str, str] | None:
     return {"device": found["lifetime_energy"]["device_id"]} | {
         key: entry["entity_id"] for key, entry in found.items()
     }
+
+
+def states_of(page: Page, entity_ids: list[str]) -> dict[str, str]:
+    """Return the states of some entities."""
+    states = {state["entity_id"]: state["state"] for state in call_ws(page, {"type": "get_states"})}
+    return {entity_id: states.get(entity_id, "unknown") for entity_id in entity_ids}
+
+
+def moved_since(page: Page, before: dict[str, str]) -> dict[str, str] | None:
+    """Return the states of the entities once every one differs from ``before``."""
+    now = states_of(page, list(before))
+    return now if all(now[entity] != before[entity] for entity in before) else None
 
 
 def registry_entity(entries: list[dict[str, Any]], serial: str, key: str) -> str:
@@ -595,7 +615,12 @@ def run(args: argparse.Namespace, base: str, shots: Path, limits: Limits) -> Non
             metered = None
             if args.metered_envoy_host:
                 metered = add_metered(page, base, shots, args, limits)
+            moving = states_of(page, [metered[key] for key in MOVING_KEYS]) if metered else {}
             check_energy(page, base, shots, args.serial, metered, limits)
+            if moving:
+                with step("the metered Envoy-S's consumption and production move"):
+                    moved = wait_until("new values", lambda: moved_since(page, moving), 180)
+                    print(f"e2e: {moving} became {moved}")  # noqa: T201
         except StepError:
             page.screenshot(path=FAILURE_SHOT, full_page=True)
             print(f"e2e: the page at the failure: {FAILURE_SHOT}")  # noqa: T201
