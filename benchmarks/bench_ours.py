@@ -344,9 +344,9 @@ async def bench_ours_cpu(
         coordinator._async_refresh = timed  # type: ignore[method-assign]
         # The compressed rhythm as if learned (a new entry would wait for its default 300 s
         # interval first), and production read every second, so each kind of poll recurs.
-        coordinator.scheduler.state.interval = CPU_RHYTHM_INTERVAL_S
-        coordinator.scheduler.state.metered = scenario != "non-metered"
-        coordinator.scheduler.production_interval = CPU_PRODUCTION_INTERVAL_S
+        coordinator.site.scheduler.state.interval = CPU_RHYTHM_INTERVAL_S
+        coordinator.site.scheduler.state.metered = scenario != "non-metered"
+        coordinator.site.scheduler.production_interval = CPU_PRODUCTION_INTERVAL_S
         await coordinator.async_refresh()
         samples.clear()
         await asyncio.sleep(CPU_PRODUCTION_RUN_S)
@@ -354,7 +354,7 @@ async def bench_ours_cpu(
             # Then the inverters read alone, as most report bursts are read on a metered
             # Envoy (its production was read less than a minute before); without it that
             # kind of poll would be charged at the dearest kind measured.
-            coordinator.scheduler.production_interval = HOUR_S
+            coordinator.site.scheduler.production_interval = HOUR_S
         await asyncio.sleep(CPU_INVERTERS_RUN_S)
         restarts = await restart(hass, entry, envoy)
         assert await hass.config_entries.async_unload(entry.entry_id)

@@ -14,7 +14,8 @@ from homeassistant.core import Event, HomeAssistant, callback
 from homeassistant.helpers import device_registry as dr
 from pytest_homeassistant_custom_component.common import MockConfigEntry, async_fire_time_changed
 
-from custom_components.enphase_envoy_legacy.const import DOMAIN, PRODUCTION_INTERVAL
+from custom_components.enphase_envoy_legacy.const import DOMAIN
+from custom_components.enphase_envoy_legacy.model.schedule import PRODUCTION_INTERVAL
 from tests.simulator import EnvoySimulator
 
 TRANSLATIONS = Path(__file__).parent.parent / "custom_components" / DOMAIN / "translations"

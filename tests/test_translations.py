@@ -81,7 +81,7 @@ def test_abort_reasons() -> None:
 
 def test_exception_and_issue_translations() -> None:
     """Every translated exception and repair issue has its text, and every text is used."""
-    modules = ("coordinator.py", "errors.py", "identity.py", "issues.py", "__init__.py")
+    modules = ("coordinator.py", "errors.py", "issues.py", "__init__.py")
     source = "".join(_source(module) for module in modules)
     used = set(re.findall(r'translation_key="(\w+)"', source))
     # A failed poll raises the reason of the client's error (errors.py).

@@ -14,8 +14,8 @@ from homeassistant.core import HomeAssistant
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
 from .coordinator import EnvoyLegacyConfigEntry
-from .data import EnvoyLegacyData
 from .entity import EnvoyLegacyInverterEntity, async_add_inverter_entities
+from .model import Snapshot
 
 # Every entity reads the coordinator's data; none makes a request of its own.
 PARALLEL_UPDATES = 0
@@ -25,7 +25,7 @@ PARALLEL_UPDATES = 0
 class EnvoyInverterBinarySensorDescription(BinarySensorEntityDescription):
     """Describes a microinverter's binary sensor."""
 
-    is_on_fn: Callable[[EnvoyLegacyData, str], bool]
+    is_on_fn: Callable[[Snapshot, str], bool]
 
 
 INVERTER_BINARY_SENSORS: tuple[EnvoyInverterBinarySensorDescription, ...] = (

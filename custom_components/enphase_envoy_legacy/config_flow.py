@@ -21,6 +21,7 @@ from .envoy_client import (
     EnvoyHostError,
     EnvoyInfo,
     base_url,
+    credentials_of,
 )
 from .envoy_client.models import TOKEN_FIRMWARE_MAJOR
 from .errors import reason
@@ -43,13 +44,6 @@ CREDENTIALS_SCHEMA = vol.Schema(
         ),
     }
 )
-
-
-def credentials_of(data: Mapping[str, Any]) -> tuple[str, str] | None:
-    """Return the username and password an entry's data holds, if the user gave them."""
-    if CONF_USERNAME in data and CONF_PASSWORD in data:
-        return str(data[CONF_USERNAME]), str(data[CONF_PASSWORD])
-    return None
 
 
 def _is_ip_address(host: str) -> bool:

@@ -7,7 +7,6 @@ from collections.abc import Iterable, Mapping
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers import device_registry as dr
 
-from .census import UNLISTED_FOR_GOOD
 from .const import (
     DOMAIN,
     LOGGER,
@@ -16,6 +15,7 @@ from .const import (
     MODEL_BY_PART_NUMBER,
 )
 from .envoy_client import EnvoyInfo
+from .model import UNLISTED_FOR_GOOD
 
 
 def envoy_model(part_number: str | None, *, imeter: bool | None) -> str:
@@ -27,13 +27,7 @@ def envoy_model(part_number: str | None, *, imeter: bool | None) -> str:
 
 
 def register_envoy(
-    hass: HomeAssistant,
-    entry_id: str,
-    serial: str,
-    info: EnvoyInfo,
-    url: str,
-    *,
-    imeter: bool | None = None,
+    hass: HomeAssistant, entry_id: str, serial: str, info: EnvoyInfo, url: str
 ) -> str:
     """Create or update the Envoy's device from its identity; return the device's id."""
     device = dr.async_get(hass).async_get_or_create(
@@ -41,7 +35,7 @@ def register_envoy(
         identifiers={(DOMAIN, serial)},
         manufacturer=MANUFACTURER,
         name=f"Envoy {serial}",
-        model=envoy_model(info.part_number, imeter=imeter),
+        model=envoy_model(info.part_number, imeter=info.imeter),
         model_id=info.part_number,
         serial_number=serial,
         sw_version=info.firmware,

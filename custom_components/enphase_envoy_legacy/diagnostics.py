@@ -33,7 +33,8 @@ async def async_get_config_entry_diagnostics(
 ) -> dict[str, Any]:
     """Return the entry, the Envoy's identity and the last reading, without identifiers."""
     coordinator = entry.runtime_data
-    data = coordinator.data
+    site, data = coordinator.site, coordinator.data
+    info = site.identity.known
     inverters = [
         {**asdict(inverter), "serial_number": REDACTED}
         for _, inverter in sorted(data.inverters.items())
@@ -42,8 +43,8 @@ async def async_get_config_entry_diagnostics(
         "entry": async_redact_data(entry.as_dict(), TO_REDACT),
         "envoy": async_redact_data(
             {
-                **asdict(coordinator.identity.info),
-                "firmware_version": coordinator.identity.info.firmware_version,
+                **asdict(info),
+                "firmware_version": info.firmware_version,
                 "user": coordinator.client.user,
                 "url": coordinator.client.url,
             },
@@ -54,14 +55,14 @@ async def async_get_config_entry_diagnostics(
         "production_reported": asdict(data.envoy.production),
         "production_shown": asdict(data.production),
         "energy_guard": {
-            **coordinator.guard.state.as_dict(),
-            "plausible_power": coordinator.guard.plausible_power(),
+            **site.guard.state.as_dict(),
+            "plausible_power": site.guard.plausible_power(),
         },
         "inverters": inverters,
         # A metered Envoy's CT meters: their configuration, last answers and guarded counters
         # (meter ids are the meters' own, not the Envoy's serial).
-        "meters": coordinator.meters.setup.as_dict(),
+        "meters": site.meters.setup.as_dict(),
         "meters_reported": None if data.metered is None else asdict(data.metered),
         "counters_shown": {name: asdict(shown) for name, shown in data.counters.items()},
-        "counter_guards": coordinator.counters.as_dict(),
+        "counter_guards": site.counters.as_dict(),
     }

@@ -5,7 +5,7 @@ Envoy's entities listen to the coordinator; each microinverter's entities listen
 inverter's dispatcher signal (signals.inverter_signal), sent only when that inverter has
 something new or the Envoy's health changed: a poll costs time in proportion to what
 changed, not to the number of inverters. Its panel energy sensors listen to their panel's
-signal (signals.panel_signal), paced so that a poll writes a bounded number (pacing.py).
+signal (signals.panel_signal), paced so that a poll writes a bounded number (model/pacing.py).
 """
 
 from __future__ import annotations
@@ -76,9 +76,9 @@ class EnvoyLegacyInverterEntity(ShownStateEntity):
 
     _attr_has_entity_name = True
     _attr_should_poll = False
-    # Whether the value still means something once the inverter has retired (census.py).
+    # Whether the value still means something once the inverter has retired (model/census.py).
     shown_when_retired = False
-    # Whether it shows the panel's energy, written at the pace of pacing.py.
+    # Whether it shows the panel's energy, written at the pace of model/pacing.py.
     paced = False
 
     def __init__(
@@ -98,7 +98,7 @@ class EnvoyLegacyInverterEntity(ShownStateEntity):
             model="Microinverter",
             name=f"Inverter {inverter_serial}",
             serial_number=inverter_serial,
-            via_device_id=coordinator.identity.device_id,
+            via_device_id=coordinator.device_id,
         )
 
     @property

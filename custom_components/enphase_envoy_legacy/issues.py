@@ -19,8 +19,8 @@ from homeassistant.helpers.sun import get_astral_event_date, is_up
 from homeassistant.util import dt as dt_util
 
 from .const import DOMAIN, SILENT_INVERTER_AFTER
-from .envoy_client import EnvoyInverter
-from .metered import FAULTS, MEASUREMENT_TYPES, MeterSetup
+from .envoy_client import MEASUREMENT_TYPES, EnvoyInverter
+from .model import Snapshot
 
 
 def token_firmware_issue_id(serial: str) -> str:
@@ -147,13 +147,8 @@ class MeterFaults:
         self.hass = hass
         self.serial = serial
 
-    def update(self, setup: MeterSetup) -> None:
-        """Raise an issue for each enabled meter in fault; clear the others' (and the gone)."""
-        faults = {
-            meter.measurement_type: meter.metering_status
-            for meter in setup.meters
-            if meter.enabled and meter.metering_status in FAULTS
-        }
+    def update(self, faults: Mapping[str, str]) -> None:
+        """Raise an issue for each meter in fault ({measurement type: status}); clear the others."""
         for kind in MEASUREMENT_TYPES:
             issue_id = meter_fault_issue_id(self.serial, kind)
             if (status := faults.get(kind)) is None:
@@ -168,3 +163,31 @@ class MeterFaults:
                 translation_key="meter_fault",
                 translation_placeholders={"meter": kind, "envoy": self.serial, "status": status},
             )
+
+
+class Repairs:
+    """Every repair issue of one Envoy, raised and cleared as its polls say."""
+
+    def __init__(self, hass: HomeAssistant, serial: str) -> None:
+        """Follow one Envoy's issues (those raised before are picked up)."""
+        self.hass = hass
+        self.serial = serial
+        self.silent_inverters = SilentInverters(hass, serial)
+        self.meter_faults = MeterFaults(hass, serial)
+
+    def token_firmware(self, error: str) -> None:
+        """Say that the Envoy moved to token firmware."""
+        raise_token_firmware(self.hass, self.serial, error)
+
+    def legacy_firmware(self) -> None:
+        """Clear that: the Envoy answered on legacy firmware."""
+        clear_token_firmware(self.hass, self.serial)
+
+    def apply(self, snapshot: Snapshot, now: datetime) -> None:
+        """Judge the inverters read, forget those gone for good, follow the meters' faults."""
+        if snapshot.inverters_read:
+            self.silent_inverters.update(snapshot.inverters, snapshot.census.retired, now)
+        for serial in snapshot.forgotten:
+            self.silent_inverters.forget(serial)
+        if snapshot.meter_faults is not None:
+            self.meter_faults.update(snapshot.meter_faults)

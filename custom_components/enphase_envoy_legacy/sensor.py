@@ -18,9 +18,8 @@ from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 from homeassistant.helpers.typing import StateType
 
 from .coordinator import EnvoyLegacyConfigEntry, EnvoyLegacyCoordinator
-from .data import EnvoyLegacyData
 from .entity import EnvoyLegacyEntity, EnvoyLegacyInverterEntity, async_add_inverter_entities
-from .panels import plausible_watts
+from .model import Snapshot, plausible_watts
 from .sensor_metered import METERED_SENSORS, EnvoyMeteredSensorDescription
 
 # Every entity reads the coordinator's data; none makes a request of its own.
@@ -31,14 +30,14 @@ PARALLEL_UPDATES = 0
 class EnvoyProductionSensorDescription(SensorEntityDescription):
     """Describes a site total sensor; None means no trustworthy value yet."""
 
-    value_fn: Callable[[EnvoyLegacyData], int | None]
+    value_fn: Callable[[Snapshot], int | None]
 
 
 @dataclass(frozen=True, kw_only=True)
 class EnvoyInverterSensorDescription(SensorEntityDescription):
     """Describes a microinverter sensor."""
 
-    value_fn: Callable[[EnvoyLegacyData, str], float | int | datetime | None]
+    value_fn: Callable[[Snapshot, str], float | int | datetime | None]
     # Whether the value still means something once the inverter has retired.
     shown_when_retired: bool = True
     # Whether it is the panel's energy, written at the pace of pacing.py.
@@ -172,7 +171,7 @@ INVERTER_SENSORS: tuple[EnvoyInverterSensorDescription, ...] = (
 )
 
 
-def _panel_energy(data: EnvoyLegacyData, serial: str, *, today: bool) -> float | None:
+def _panel_energy(data: Snapshot, serial: str, *, today: bool) -> float | None:
     """Return an inverter's estimated energy (Wh), None before its first report was seen."""
     if (panel := data.panels.get(serial)) is None:
         return None

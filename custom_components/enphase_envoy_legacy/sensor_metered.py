@@ -33,11 +33,18 @@ from homeassistant.const import (
 )
 from homeassistant.helpers.typing import StateType
 
-from .data import EnvoyLegacyData
-from .energy_state import GuardedProduction
 from .envoy_client import NET_CONSUMPTION, PRODUCTION, TOTAL_CONSUMPTION, EnvoyBattery, EnvoyMeter
-from .metered import PHASES, STATUSES, Phase
-from .metered_guard import CONSUMPTION, EXPORTED, IMPORTED, PRODUCTION_CT
+from .model import (
+    CONSUMPTION,
+    EXPORTED,
+    IMPORTED,
+    PHASES,
+    PRODUCTION_CT,
+    STATUSES,
+    GuardedCounter,
+    Phase,
+    Snapshot,
+)
 
 BATTERY_STATES = ["idle", "charging", "discharging", "full"]
 # Each CT by the name its sensors carry.
@@ -48,15 +55,15 @@ PREFIXES = {PRODUCTION: "production_ct", NET_CONSUMPTION: "grid", TOTAL_CONSUMPT
 class EnvoyMeteredSensorDescription(SensorEntityDescription):
     """Describes a metered Envoy's sensor: its value, and whether the Envoy has it."""
 
-    value_fn: Callable[[EnvoyLegacyData], StateType]
-    exists_fn: Callable[[EnvoyLegacyData], bool]
+    value_fn: Callable[[Snapshot], StateType]
+    exists_fn: Callable[[Snapshot], bool]
 
 
-def _counter(data: EnvoyLegacyData, name: str) -> GuardedProduction | None:
+def _counter(data: Snapshot, name: str) -> GuardedCounter | None:
     return data.counters.get(name)
 
 
-def _counted(name: str) -> Callable[[EnvoyLegacyData], bool]:
+def _counted(name: str) -> Callable[[Snapshot], bool]:
     return lambda data: name in data.counters
 
 
@@ -77,8 +84,8 @@ def _energy(key: str, name: str, field: str) -> EnvoyMeteredSensorDescription:
 
 def _power(
     key: str,
-    exists: Callable[[EnvoyLegacyData], bool],
-    value: Callable[[EnvoyLegacyData], StateType],
+    exists: Callable[[Snapshot], bool],
+    value: Callable[[Snapshot], StateType],
 ) -> EnvoyMeteredSensorDescription:
     return EnvoyMeteredSensorDescription(
         key=key,
@@ -91,7 +98,7 @@ def _power(
     )
 
 
-def _net_power(data: EnvoyLegacyData) -> int | None:
+def _net_power(data: Snapshot) -> int | None:
     """Return the grid's power (import positive), while the import counter is believed."""
     imported = data.counters.get(IMPORTED)
     if data.metered is None or imported is None or imported.watts_now is None:
@@ -120,7 +127,7 @@ COUNTER_SENSORS: tuple[EnvoyMeteredSensorDescription, ...] = (
 )
 
 
-def _phase(data: EnvoyLegacyData, kind: str, index: int) -> Phase | None:
+def _phase(data: Snapshot, kind: str, index: int) -> Phase | None:
     """Return a CT's phase (0: L1) while it measures, None when it has no such phase."""
     measured = data.metered.measured(kind) if data.metered is not None else None
     if measured is None or index >= len(measured.phases):
@@ -144,7 +151,7 @@ def _phase_sensor(
     name, unit, device_class, field = value
     prefix = PREFIXES[kind]
 
-    def exists(data: EnvoyLegacyData) -> bool:
+    def exists(data: Snapshot) -> bool:
         phase = _phase(data, kind, index)
         return phase is not None and phase.used and getattr(phase, field) is not None
 
@@ -169,19 +176,19 @@ PHASE_SENSORS: tuple[EnvoyMeteredSensorDescription, ...] = tuple(
 )
 
 
-def _meter(data: EnvoyLegacyData, kind: str) -> EnvoyMeter | None:
+def _meter(data: Snapshot, kind: str) -> EnvoyMeter | None:
     """Return an enabled meter's configuration (None: not configured, or disabled)."""
     meter = data.metered.setup.meter(kind) if data.metered is not None else None
     return meter if meter is not None and meter.enabled else None
 
 
-def _status(data: EnvoyLegacyData, kind: str) -> str | None:
+def _status(data: Snapshot, kind: str) -> str | None:
     meter = _meter(data, kind)
     status = (meter.metering_status or "").replace("-", "_") if meter is not None else None
     return status if status in STATUSES else None
 
 
-def _flags(data: EnvoyLegacyData, kind: str) -> str:
+def _flags(data: Snapshot, kind: str) -> str:
     meter = _meter(data, kind)
     return ", ".join(meter.status_flags if meter is not None else ()) or "none"
 
@@ -213,18 +220,18 @@ HEALTH_SENSORS: tuple[EnvoyMeteredSensorDescription, ...] = tuple(
 )
 
 
-def _battery(data: EnvoyLegacyData) -> EnvoyBattery | None:
+def _battery(data: Snapshot) -> EnvoyBattery | None:
     """Return the AC Batteries' entry while it gives a state of charge."""
     answer = data.metered.production_json if data.metered is not None else None
     battery = answer.battery if answer is not None else None
     return battery if battery is not None and battery.percent_full is not None else None
 
 
-def _has_battery(data: EnvoyLegacyData) -> bool:
+def _has_battery(data: Snapshot) -> bool:
     return _battery(data) is not None
 
 
-def _battery_state(data: EnvoyLegacyData) -> str | None:
+def _battery_state(data: Snapshot) -> str | None:
     state = getattr(_battery(data), "state", None)
     return state if state in BATTERY_STATES else None
 

@@ -5,7 +5,7 @@ Digest is aiohttp's ``DigestAuthMiddleware``; the user the Envoy accepted can be
 restored across restarts (``EnvoyClient.auth_state`` and ``EnvoyClient.restore_auth``).
 """
 
-from .addressing import base_url, installer_password
+from .addressing import base_url, credentials_of, installer_password
 from .client import DEFAULT_TIMEOUT, MAX_BODY_BYTES, EnvoyClient
 from .exceptions import (
     EnvoyAuthenticationError,
@@ -17,6 +17,7 @@ from .exceptions import (
     EnvoyUnsupportedFirmwareError,
 )
 from .models import (
+    MEASUREMENT_TYPES,
     NET_CONSUMPTION,
     PRODUCTION,
     TOTAL_CONSUMPTION,
@@ -35,6 +36,7 @@ from .models import (
 __all__ = [
     "DEFAULT_TIMEOUT",
     "MAX_BODY_BYTES",
+    "MEASUREMENT_TYPES",
     "NET_CONSUMPTION",
     "PRODUCTION",
     "TOTAL_CONSUMPTION",
@@ -57,5 +59,6 @@ __all__ = [
     "EnvoyTimeoutError",
     "EnvoyUnsupportedFirmwareError",
     "base_url",
+    "credentials_of",
     "installer_password",
 ]

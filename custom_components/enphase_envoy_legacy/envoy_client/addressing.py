@@ -11,7 +11,8 @@ import contextlib
 import hashlib
 import ipaddress
 import re
-from typing import Final
+from collections.abc import Mapping
+from typing import Any, Final
 
 from yarl import URL
 
@@ -85,3 +86,10 @@ def _is_address(host: str) -> bool:
         return True
     labels = host.removesuffix(".").split(".")
     return all(_HOST_LABEL.fullmatch(label) for label in labels)
+
+
+def credentials_of(data: Mapping[str, Any]) -> tuple[str, str] | None:
+    """Return the username and password an entry's data holds, if the user gave them."""
+    if "username" in data and "password" in data:
+        return str(data["username"]), str(data["password"])
+    return None

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping
+from dataclasses import replace
 from http import HTTPStatus
 from typing import Final, NamedTuple
 
@@ -150,8 +151,6 @@ class EnvoyClient:
         self._reset = False
         # What the last inverter list had malformed (records skipped, fields), to log it once.
         self._skipped: tuple[int, tuple[str, ...]] | None = None
-        # What /info.xml's <imeter> said when info() last read it (None: not read, absent).
-        self._imeter: bool | None = None
 
     @property
     def url(self) -> str:
@@ -205,15 +204,6 @@ class EnvoyClient:
         self._credentials.insert(0, self._credentials.pop(known.index(user)))
         self._accepted = True
 
-    @property
-    def imeter(self) -> bool | None:
-        """Return what ``<imeter>`` of ``/info.xml`` said at the last :meth:`info`.
-
-        True on an Envoy-S that can carry CTs, False on one that cannot; None before
-        :meth:`info` was read, or when the Envoy does not say.
-        """
-        return self._imeter
-
     async def info(self) -> EnvoyInfo:
         """Read ``/info.xml``, or ``/info`` where that is missing (404).
 
@@ -226,20 +216,19 @@ class EnvoyClient:
             reply = await self._get(path, None)
         if reply.status != HTTPStatus.OK:
             raise EnvoyConnectionError(f"{path} answered HTTP {reply.status}")
-        info = parse_info(reply.body)
+        info = replace(parse_info(reply.body), imeter=parse_imeter(reply.body))
         if info.uses_tokens:
             raise EnvoyUnsupportedFirmwareError(FIRMWARE_7_MESSAGE.format(firmware=info.firmware))
-        self._imeter = parse_imeter(reply.body)
         return info
 
-    async def detect_meters(self) -> tuple[EnvoyMeter, ...]:
+    async def detect_meters(self, *, imeter: bool | None) -> tuple[EnvoyMeter, ...]:
         """Return the Envoy's CT meters, to call once at setup and keep (empty: none).
 
-        No request when :meth:`info` found ``<imeter>false</imeter>`` (an Envoy without CTs);
-        otherwise one read of :meth:`meters`. An empty result means: do not read the meter
-        endpoints of this Envoy.
+        No request when ``imeter`` (:attr:`EnvoyInfo.imeter`) is False (an Envoy without
+        CTs); otherwise one read of :meth:`meters`. An empty result means: do not read the
+        meter endpoints of this Envoy.
         """
-        if self._imeter is False:
+        if imeter is False:
             return ()
         return await self.meters()
 

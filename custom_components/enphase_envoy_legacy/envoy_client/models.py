@@ -23,6 +23,8 @@ class EnvoyInfo:
     firmware: str
     part_number: str | None
     web_tokens: bool
+    # <imeter>: True on an Envoy-S that can carry CTs, False on one that cannot, None unsaid.
+    imeter: bool | None = None
 
     @property
     def firmware_version(self) -> tuple[int, ...]:

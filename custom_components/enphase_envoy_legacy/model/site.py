@@ -1,0 +1,320 @@
+"""The site's model: everything the integration judges of one Envoy, behind one call per poll.
+
+``Site`` owns every part's state (identity, schedule, census, panel energy and its pacing,
+the energy guards, the meters) and offers ``poll``: read what is due, judge it, and say in
+a ``Snapshot`` what to show and what Home Assistant must do. ``as_dict``/``from_dict`` are
+what the entry stores. One poll's way through it: docs/architecture.md.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime, time, timedelta
+from typing import Any
+
+from ..envoy_client import (
+    EnvoyClient,
+    EnvoyData,
+    EnvoyError,
+    EnvoyInfo,
+    EnvoyInverter,
+    EnvoyUnsupportedFirmwareError,
+)
+from .census import CensusReading, InverterCensus, UnlistedInverters, report_times
+from .counters import MeteredCounters
+from .guard import EnergyGuard, log_judgement
+from .guard_state import CounterReading, GuardedCounter, GuardState
+from .identity import Identity, info_from_dict
+from .metered import MeteredReading, MeterSetup
+from .meters import MeterWatch
+from .pacing import PanelWrites
+from .panels import PanelEnergy
+from .schedule import PollScheduler, RhythmState
+from .snapshot import Snapshot
+from .stored import mapping, restore
+
+_LOGGER = logging.getLogger(__package__)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class _Reading:
+    """What one poll read: the Envoy as it saw it, and what was read anew."""
+
+    envoy: EnvoyData
+    # Each listed inverter's last report time when the inverters were read (None when not).
+    reports: dict[str, float] | None
+    fresh_production: bool
+    metered: MeteredReading | None
+
+
+class Site:
+    """One Envoy's site, as the integration judges it."""
+
+    def __init__(self, serial: str, tag: str) -> None:
+        """Start with nothing known (``tag`` names the entry in the log, never the serial)."""
+        self.serial = serial
+        self.tag = tag
+        self.identity = Identity(serial)
+        self.scheduler = PollScheduler()
+        self.census = InverterCensus()
+        self.panels = PanelEnergy()
+        self.pacing = PanelWrites()
+        self.guard = EnergyGuard()
+        self.meters = MeterWatch()
+        self.counters = MeteredCounters()
+        # What the client learned of the Envoy's sign-in (EnvoyClient.auth_state).
+        self.auth: Mapping[str, object] | None = None
+        self._last: Snapshot | None = None
+        self._day: str | None = None  # the local day of the last poll
+        self._unshown_info: EnvoyInfo | None = None  # read after a failed poll
+
+    @classmethod
+    def from_dict(cls, serial: str, tag: str, stored: Mapping[str, Any], now: datetime) -> Site:
+        """Rebuild a site from what it stored; a malformed part starts afresh (one log line)."""
+        site = cls(serial, tag)
+
+        def part[T](name: str, label: str, build: Callable[[Any], T], fresh: Callable[[], T]) -> T:
+            value = stored.get(name)
+            if value is None:
+                return fresh()
+            return restore(label, tag, lambda: build(value), fresh)
+
+        site.guard = EnergyGuard(
+            part("guard", "energy guard", lambda v: GuardState.from_dict(mapping(v)), GuardState)
+        )
+        site.scheduler = PollScheduler(
+            state=part("rhythm", "report rhythm", RhythmState.from_dict, RhythmState)
+        )
+        site.panels = PanelEnergy.from_dict(stored.get("panels"), tag)
+        site.census = InverterCensus(UnlistedInverters.from_dict(stored.get("unlisted"), tag))
+        auth = stored.get("auth")
+        site.auth = auth if isinstance(auth, Mapping) else None
+        info = part("info", "identity", info_from_dict, lambda: None)
+        if info is not None:
+            site.identity.restore(info, now)
+        setup = part("meters", "meters", MeterSetup.from_dict, lambda: None)
+        site.meters = MeterWatch(setup)
+        site.counters = MeteredCounters.from_dict(stored.get("counters"), tag)
+        return site
+
+    def as_dict(self) -> dict[str, Any]:
+        """Return what is kept across restarts."""
+        return {
+            "guard": self.guard.state.as_dict(),
+            "rhythm": self.scheduler.state.as_dict(),
+            "panels": self.panels.as_dict(),
+            "unlisted": self.census.unlisted.as_dict(),
+            "auth": dict(self.auth) if self.auth is not None else None,
+            "info": self.identity.as_dict(),
+            "meters": None if self.meters.detect_due else self.meters.setup.as_dict(),
+            "counters": self.counters.as_dict(),
+        }
+
+    async def identify(self, client: EnvoyClient, now: datetime) -> EnvoyInfo:
+        """Read the Envoy's identity (a first setup); its meters are detected at the first poll.
+
+        Raise the client's errors, or WrongEnvoyError when another Envoy answers.
+        """
+        info = await self.identity.read(client, now)
+        self.meters.detect_again()
+        return info
+
+    async def poll(
+        self, client: EnvoyClient, now: datetime, devices: Callable[[], Iterable[str]]
+    ) -> Snapshot:
+        """Read what is due at ``now`` (aware, local), judge it, and return what to show.
+
+        ``devices`` lists the inverters Home Assistant keeps a device of (asked only when
+        the inverter list is read). Raise the client's errors: after a failed poll the
+        identity is read (an Envoy upgraded to token firmware raises that instead), and
+        again at the next poll.
+        """
+        read_info = self.identity.is_due(now)
+        info: EnvoyInfo | None = None
+        try:
+            if read_info:
+                info = await self.identity.read(client, now)
+                # The daily identity read detects the meters again (a CT added or removed).
+                self.meters.detect_again()
+            reading = await self._read(client, now.timestamp())
+        except EnvoyError as err:
+            self.identity.read_next_poll()
+            if not read_info and (upgraded := await self._diagnose(client, now)) is not None:
+                raise upgraded from err
+            raise
+        finally:
+            self.auth = client.auth_state
+        info, self._unshown_info = info or self._unshown_info, None
+        return self._judge(reading, now, devices, info)
+
+    async def _diagnose(
+        self, client: EnvoyClient, now: datetime
+    ) -> EnvoyUnsupportedFirmwareError | None:
+        """After a failed poll, read the identity: return the error of token firmware, if so."""
+        try:
+            self._unshown_info = await self.identity.read(client, now)
+        except EnvoyUnsupportedFirmwareError as err:
+            return err
+        except EnvoyError:
+            _LOGGER.debug("Envoy %s: /info.xml unreadable too", self.tag)
+        return None
+
+    async def _read(self, client: EnvoyClient, timestamp: float) -> _Reading:
+        """Read the endpoints the schedule says are due (docs/architecture.md)."""
+        meters, scheduler = self.meters, self.scheduler
+        imeter = self.identity.imeter
+        if meters.detect_due:
+            await meters.detect(client, timestamp, imeter=imeter)
+        previous = self._last.envoy if self._last is not None else None
+        fetch = scheduler.plan(timestamp)
+        inverters = previous.inverters if previous is not None else {}
+        new_reports = False
+        reports: dict[str, float] | None = None
+        if fetch.inverters or previous is None:
+            inverters = self.census.keep_through_empty_lists(await client.inverters(), self.tag)
+            reports = report_times(inverters, timestamp)
+            new_reports = scheduler.inverters_seen(timestamp, reports)
+        # Production moves with the reports (no meter), or is read every minute (a meter):
+        # then each inverter read reads it too, so production.json's share of a metered
+        # Envoy's figures is read once per burst, in step with the bursts.
+        follows = scheduler.production_follows_reports
+        fresh = (
+            previous is None
+            or fetch.production
+            or (new_reports if follows else reports is not None)
+        )
+        production = previous.production if previous is not None else None
+        metered: MeteredReading | None = None
+        if fresh or production is None:
+            if meters.metered(imeter=imeter):
+                metered = await meters.read(client, timestamp, burst=reports is not None)
+            reading = metered.site_production() if metered is not None else None
+            if reading is None:
+                reading = await client.production()
+            scheduler.production_seen(
+                timestamp,
+                changed=reading != production,
+                measured=metered is not None and metered.measures,
+            )
+            production = reading
+        return _Reading(
+            envoy=EnvoyData(production=production, inverters=inverters),
+            reports=reports,
+            fresh_production=fresh,
+            metered=metered,
+        )
+
+    def _judge(
+        self,
+        reading: _Reading,
+        now: datetime,
+        devices: Callable[[], Iterable[str]],
+        info: EnvoyInfo | None,
+    ) -> Snapshot:
+        """Judge what was read: the census, the guards, the panels; what to show and do."""
+        last, envoy, reports = self._last, reading.envoy, reading.reports
+        day = now.date().isoformat()
+        if day != self._day:
+            # A new day starts every inverter's "energy today" again, read or not.
+            self._day = day
+            self.pacing.moved(self.panels.start_day(day))
+        census = self.census.last
+        changed: frozenset[str] = frozenset()
+        changed_panels: frozenset[str] = frozenset()
+        if reports is not None:
+            # Nothing else about the inverters can have changed without reading them.
+            census = self._take_census(envoy.inverters, reports, now, devices)
+            changed = census.changed
+        peak = census.site_peak
+        if reading.fresh_production or last is None:
+            production = self._guard(
+                envoy, now, peak, was_holding=last is not None and last.production.suspect
+            )
+        else:
+            production = self.guard.carry_forward(last.production, now)
+        metered, counters = self._judge_meters(reading.metered, now, peak)
+        if reports is not None:
+            # After the site totals: a panel's energy today never exceeds the site's.
+            moved = self.panels.count(
+                {
+                    serial: (when, envoy.inverters[serial].last_report_watts)
+                    for serial in changed
+                    if (when := census.reports.get(serial)) is not None
+                },
+                self.scheduler.interval,
+                day,
+                now=now.timestamp(),
+                site_today=production.today,
+            )
+            self.pacing.moved(moved)
+            changed_panels = census.listing | self.pacing.due()
+        self._last = Snapshot(
+            envoy=envoy,
+            production=production,
+            changed_inverters=changed,
+            changed_panels=changed_panels,
+            census=census,
+            panels=self.panels.panels,
+            metered=metered,
+            counters=counters,
+            next_poll=self._next_poll(now),
+            info=info,
+            inverters_read=reports is not None,
+            forgotten=census.forgotten if reports is not None else frozenset(),
+            meter_faults=reading.metered.setup.faults() if reading.metered is not None else None,
+        )
+        return self._last
+
+    def _take_census(
+        self,
+        inverters: dict[str, EnvoyInverter],
+        reports: dict[str, float],
+        now: datetime,
+        devices: Callable[[], Iterable[str]],
+    ) -> CensusReading:
+        """Judge a new inverter list; forget the panels of inverters gone for good."""
+        census = self.census.read(
+            inverters,
+            now.timestamp(),
+            interval=self.scheduler.interval,
+            known={*devices(), *self.panels.panels},
+            reports=reports,
+        )
+        for serial in census.forgotten:
+            self.panels.forget(serial)
+            self.pacing.forget(serial)
+        return census
+
+    def _guard(
+        self, envoy: EnvoyData, now: datetime, peak: int, *, was_holding: bool
+    ) -> GuardedCounter:
+        """Judge the site's production with its guard, and say so in the log."""
+        raw = CounterReading.of(envoy.production)
+        production = self.guard.update(
+            raw, now, site_peak_power=peak, report_interval=self.scheduler.interval
+        )
+        log_judgement(self.tag, "production", raw, production, was_holding=was_holding)
+        return production
+
+    def _judge_meters(
+        self, metered: MeteredReading | None, now: datetime, peak: int
+    ) -> tuple[MeteredReading | None, dict[str, GuardedCounter]]:
+        """Judge the meters' counters when read; otherwise the last reading stands."""
+        if metered is not None:
+            return metered, self.counters.judge(metered, now, peak)
+        last = self._last
+        if (
+            last is None
+            or last.metered is None
+            or not self.meters.metered(imeter=self.identity.imeter)
+        ):
+            return None, {}
+        return last.metered, self.counters.carry_forward(now)
+
+    def _next_poll(self, now: datetime) -> datetime:
+        """Return the schedule's next poll, or local midnight ("energy today"), the first."""
+        midnight = datetime.combine(now.date() + timedelta(days=1), time(), tzinfo=now.tzinfo)
+        scheduled = datetime.fromtimestamp(self.scheduler.next_poll(now.timestamp()), UTC)
+        return min(scheduled, midnight)

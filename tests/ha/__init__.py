@@ -1,0 +1,1 @@
+"""Tests of Home Assistant's side of the integration."""

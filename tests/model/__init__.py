@@ -1,0 +1,1 @@
+"""Tests of the site's model, without Home Assistant."""
