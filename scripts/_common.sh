@@ -103,7 +103,12 @@ ensure_develop_venv() {
 #   - HTTP: bind to 127.0.0.1:PORT as the confirmed setting. Home Assistant 2026.11 moved the
 #     http: YAML into the UI (and raises a repair for an http: block it ignores), keeps imported
 #     values pending until confirmed, and reverts to the default (port 8123 on every interface)
-#     if nobody confirms.
+#     if nobody confirms. No IP ban middleware ("ip_ban_enabled": false; with the threshold
+#     at -1 it bans nobody anyway): the onboarding page asks for
+#     /api/onboarding/installation_type, which Home Assistant refuses with 401 once a step is
+#     done, as the steps seeded below are; the middleware takes that refusal for a failed login
+#     and notifies "Login attempt failed". Wrong passwords at the login form are still
+#     notified (they do not go through the middleware).
 #   - onboarding: the "core_config" step is marked done. Finishing it (POST
 #     /api/onboarding/core_config) is what sets up Google Translate, Met.no, Radio Browser and
 #     the shopping list: internet services, on a machine that must not reach the internet.
@@ -124,7 +129,7 @@ seed_ha_storage() {
         cat >"$dir/http" <<JSON
 {"version": 3, "minor_version": 1, "key": "http", "data": {"stable": {"server_port": $port,
  "server_host": ["127.0.0.1"], "cors_allowed_origins": ["https://cast.home-assistant.io"],
- "login_attempts_threshold": -1, "ip_ban_enabled": true, "ssl_profile": "intermediate_v6",
+ "login_attempts_threshold": -1, "ip_ban_enabled": false, "ssl_profile": "intermediate_v6",
  "use_x_frame_options": true, "created_at": "2026-01-01T00:00:00+00:00", "error": null,
  "error_message": null}, "pending": null, "yaml_migration_done": true}}
 JSON
