@@ -36,8 +36,8 @@ from custom_components.enphase_envoy_legacy.envoy_client import (
     EnvoyInverter,
     EnvoyProduction,
 )
+from custom_components.enphase_envoy_legacy.envoy_client.numbers import MAX_SAFE_INTEGER
 from custom_components.enphase_envoy_legacy.envoy_client.parsing import (
-    MAX_SAFE_INTEGER,
     NOT_AN_OBJECT,
     REPORT_DATE_MAX,
     REPORT_DATE_MIN,
