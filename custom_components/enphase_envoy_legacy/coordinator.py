@@ -150,6 +150,7 @@ class EnvoyLegacyCoordinator(DataUpdateCoordinator[EnvoyLegacyData]):
                 now.timestamp(),
                 self.tag,
                 self.meters,
+                imeter=self.identity.info.imeter,
             )
         except EnvoyError as err:
             # The Envoy may come back upgraded: read its identity again first.

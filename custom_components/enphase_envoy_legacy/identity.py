@@ -79,7 +79,7 @@ class EnvoyIdentity:
             issues.raise_token_firmware(self.hass, serial, str(err))
             raise
         issues.clear_token_firmware(self.hass, serial)
-        self.imeter = self.client.imeter
+        self.imeter = info.imeter
         if info.serial != serial:
             raise UpdateFailed(translation_domain=DOMAIN, translation_key="serial_mismatch")
         self._keep(info)

@@ -45,10 +45,10 @@ class MeterWatch:
         self._checked_at: float | None = None
         self._production_json: EnvoyMeteredProduction | None = None
 
-    async def detect(self, client: EnvoyClient, timestamp: float) -> None:
-        """Detect the meters (no request when /info.xml said the Envoy has none)."""
-        meters = await client.detect_meters()
-        imeter = client.imeter if client.imeter is not None else self.setup.imeter
+    async def detect(self, client: EnvoyClient, timestamp: float, *, imeter: bool | None) -> None:
+        """Detect the meters (no request when ``imeter``, the identity's, is False)."""
+        meters = await client.detect_meters(imeter)
+        imeter = imeter if imeter is not None else self.setup.imeter
         self.setup = MeterSetup(meters=meters, imeter=imeter)
         self.detect_due = False
         self._checked_at = timestamp
@@ -101,10 +101,15 @@ async def read_due(
     timestamp: float,
     tag: str,
     meters: MeterWatch,
+    *,
+    imeter: bool | None,
 ) -> Reading:
-    """Read what is due at ``timestamp`` (epoch seconds); ``tag`` names the entry in the log."""
+    """Read what is due at ``timestamp`` (epoch seconds); ``tag`` names the entry in the log.
+
+    ``imeter``: the identity's ``<imeter>``, for a meter detection that is due.
+    """
     if meters.detect_due:
-        await meters.detect(client, timestamp)
+        await meters.detect(client, timestamp, imeter=imeter)
     fetch = scheduler.plan(timestamp)
     inverters = previous.inverters if previous is not None else {}
     new_reports = False

@@ -53,10 +53,14 @@ def client_for(
 
 
 async def test_reads_info(simulator: EnvoySimulator, session: aiohttp.ClientSession) -> None:
-    """/info.xml gives serial, firmware and part number."""
+    """/info.xml gives serial, firmware, part number and <imeter>."""
     info = await client_for(simulator, session).info()
     assert info == EnvoyInfo(
-        serial="121621012167", firmware="D5.0.62", part_number="800-00551-r02", web_tokens=False
+        serial="121621012167",
+        firmware="D5.0.62",
+        part_number="800-00551-r02",
+        web_tokens=False,
+        imeter=False,
     )
     assert info.firmware_version == (5, 0, 62)
     assert not info.uses_tokens

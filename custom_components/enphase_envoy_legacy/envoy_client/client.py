@@ -43,7 +43,6 @@ from .parsing import (
     PATH_INVERTERS,
     PATH_PRODUCTION,
     SkippedRecords,
-    parse_imeter,
     parse_info,
     parse_inverters,
     parse_production,
@@ -150,8 +149,6 @@ class EnvoyClient:
         self._reset = False
         # What the last inverter list had malformed (records skipped, fields), to log it once.
         self._skipped: tuple[int, tuple[str, ...]] | None = None
-        # What /info.xml's <imeter> said when info() last read it (None: not read, absent).
-        self._imeter: bool | None = None
 
     @property
     def url(self) -> str:
@@ -205,15 +202,6 @@ class EnvoyClient:
         self._credentials.insert(0, self._credentials.pop(known.index(user)))
         self._accepted = True
 
-    @property
-    def imeter(self) -> bool | None:
-        """Return what ``<imeter>`` of ``/info.xml`` said at the last :meth:`info`.
-
-        True on an Envoy-S that can carry CTs, False on one that cannot; None before
-        :meth:`info` was read, or when the Envoy does not say.
-        """
-        return self._imeter
-
     async def info(self) -> EnvoyInfo:
         """Read ``/info.xml``, or ``/info`` where that is missing (404).
 
@@ -229,17 +217,19 @@ class EnvoyClient:
         info = parse_info(reply.body)
         if info.uses_tokens:
             raise EnvoyUnsupportedFirmwareError(FIRMWARE_7_MESSAGE.format(firmware=info.firmware))
-        self._imeter = parse_imeter(reply.body)
         return info
 
-    async def detect_meters(self) -> tuple[EnvoyMeter, ...]:
+    async def detect_meters(
+        self,
+        imeter: bool | None,  # noqa: FBT001 - the identity's value, never a literal
+    ) -> tuple[EnvoyMeter, ...]:
         """Return the Envoy's CT meters, to call once at setup and keep (empty: none).
 
-        No request when :meth:`info` found ``<imeter>false</imeter>`` (an Envoy without CTs);
-        otherwise one read of :meth:`meters`. An empty result means: do not read the meter
-        endpoints of this Envoy.
+        ``imeter``: the identity's (:attr:`EnvoyInfo.imeter`). No request when it is False
+        (an Envoy without CTs); otherwise one read of :meth:`meters`. An empty result
+        means: do not read the meter endpoints of this Envoy.
         """
-        if self._imeter is False:
+        if imeter is False:
             return ()
         return await self.meters()
 

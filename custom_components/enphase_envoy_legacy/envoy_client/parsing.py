@@ -152,23 +152,14 @@ def parse_info(body: bytes) -> EnvoyInfo:
     web_tokens = any(
         (element.text or "").strip().lower() == "true" for element in root.iter("web-tokens")
     )
+    imeter = root.findtext("device/imeter")
     return EnvoyInfo(
         serial=serial,
         firmware=firmware,
         part_number=_info_text(root, "device/pn"),
         web_tokens=web_tokens,
+        imeter=None if imeter is None else imeter.strip().lower() == "true",
     )
-
-
-def parse_imeter(body: bytes) -> bool | None:
-    """Return what ``<imeter>`` of an ``/info.xml`` that parse_info took says (None: absent).
-
-    ``true`` on a metered Envoy-S (CTs can be installed), ``false`` on one without CTs.
-    """
-    text = ET.fromstring(body).findtext("device/imeter")  # noqa: S314 - see parse_info
-    if text is None:
-        return None
-    return text.strip().lower() == "true"
 
 
 def parse_production(body: bytes) -> EnvoyProduction:
