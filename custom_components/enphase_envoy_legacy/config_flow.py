@@ -16,13 +16,14 @@ from homeassistant.helpers.service_info.zeroconf import ZeroconfServiceInfo
 
 from .const import CONF_SERIAL, DOMAIN, LOGGER
 from .envoy_client import (
+    TOKEN_FIRMWARE_MAJOR,
     EnvoyClient,
     EnvoyError,
     EnvoyHostError,
     EnvoyInfo,
     base_url,
+    credentials_of,
 )
-from .envoy_client.models import TOKEN_FIRMWARE_MAJOR
 from .errors import reason
 from .naming import entry_title
 
@@ -43,13 +44,6 @@ CREDENTIALS_SCHEMA = vol.Schema(
         ),
     }
 )
-
-
-def credentials_of(data: Mapping[str, Any]) -> tuple[str, str] | None:
-    """Return the username and password an entry's data holds, if the user gave them."""
-    if CONF_USERNAME in data and CONF_PASSWORD in data:
-        return str(data[CONF_USERNAME]), str(data[CONF_PASSWORD])
-    return None
 
 
 def _is_ip_address(host: str) -> bool:

@@ -22,7 +22,6 @@ from homeassistant.helpers.update_coordinator import DataUpdateCoordinator, Upda
 from homeassistant.util import dt as dt_util
 
 from .census import CensusReading, InverterCensus
-from .config_flow import credentials_of
 from .const import AUTH_FAILURES_BEFORE_REAUTH, CONF_SERIAL, DOMAIN, LOGGER, PRODUCTION_INTERVAL
 from .data import EnvoyLegacyData
 from .devices import forget_inverters, inverter_devices
@@ -37,6 +36,7 @@ from .envoy_client import (
     EnvoyError,
     EnvoyInverter,
     EnvoyUnsupportedFirmwareError,
+    credentials_of,
 )
 from .errors import translated
 from .identity import EnvoyIdentity

@@ -5,8 +5,9 @@ Digest is aiohttp's ``DigestAuthMiddleware``; the user the Envoy accepted can be
 restored across restarts (``EnvoyClient.auth_state`` and ``EnvoyClient.restore_auth``).
 """
 
-from .addressing import base_url, installer_password
+from .addressing import base_url
 from .client import DEFAULT_TIMEOUT, MAX_BODY_BYTES, EnvoyClient
+from .credentials import credentials_of, installer_password
 from .exceptions import (
     EnvoyAuthenticationError,
     EnvoyBadDataError,
@@ -17,8 +18,10 @@ from .exceptions import (
     EnvoyUnsupportedFirmwareError,
 )
 from .models import (
+    MEASUREMENT_TYPES,
     NET_CONSUMPTION,
     PRODUCTION,
+    TOKEN_FIRMWARE_MAJOR,
     TOTAL_CONSUMPTION,
     EnvoyBattery,
     EnvoyData,
@@ -35,8 +38,10 @@ from .models import (
 __all__ = [
     "DEFAULT_TIMEOUT",
     "MAX_BODY_BYTES",
+    "MEASUREMENT_TYPES",
     "NET_CONSUMPTION",
     "PRODUCTION",
+    "TOKEN_FIRMWARE_MAJOR",
     "TOTAL_CONSUMPTION",
     "EnvoyAuthenticationError",
     "EnvoyBadDataError",
@@ -57,5 +62,6 @@ __all__ = [
     "EnvoyTimeoutError",
     "EnvoyUnsupportedFirmwareError",
     "base_url",
+    "credentials_of",
     "installer_password",
 ]

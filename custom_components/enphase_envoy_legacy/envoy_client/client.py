@@ -18,7 +18,8 @@ import aiohttp
 from aiohttp import DigestAuthMiddleware, hdrs
 from aiohttp.client_middleware_digest_auth import CHALLENGE_FIELDS, parse_header_pairs
 
-from .addressing import base_url, installer_password
+from .addressing import base_url
+from .credentials import derived_credentials
 from .exceptions import (
     EnvoyAuthenticationError,
     EnvoyBadDataError,
@@ -134,7 +135,7 @@ class EnvoyClient:
         self._credentials: list[tuple[str, str]] = (
             [(credentials[0], credentials[1])]
             if credentials is not None
-            else [("envoy", serial[-6:]), ("installer", installer_password(serial))]
+            else derived_credentials(serial)
         )
         # One Digest middleware per user, made on first use: each keeps its own challenge.
         self._middlewares: dict[str, DigestAuthMiddleware] = {}
