@@ -6,7 +6,7 @@ restored across restarts (``EnvoyClient.auth_state`` and ``EnvoyClient.restore_a
 """
 
 from .addressing import base_url
-from .client import DEFAULT_TIMEOUT, MAX_BODY_BYTES, EnvoyClient
+from .client import EnvoyClient
 from .credentials import credentials_of, installer_password
 from .exceptions import (
     EnvoyAuthenticationError,
@@ -34,6 +34,7 @@ from .models import (
     EnvoyPhaseReading,
     EnvoyProduction,
 )
+from .transport import DEFAULT_TIMEOUT, MAX_BODY_BYTES
 
 __all__ = [
     "DEFAULT_TIMEOUT",
