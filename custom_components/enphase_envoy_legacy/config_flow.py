@@ -16,6 +16,7 @@ from homeassistant.helpers.service_info.zeroconf import ZeroconfServiceInfo
 
 from .const import CONF_SERIAL, DOMAIN, LOGGER
 from .envoy_client import (
+    TOKEN_FIRMWARE_MAJOR,
     EnvoyClient,
     EnvoyError,
     EnvoyHostError,
@@ -23,7 +24,6 @@ from .envoy_client import (
     base_url,
     credentials_of,
 )
-from .envoy_client.models import TOKEN_FIRMWARE_MAJOR
 from .errors import reason
 from .naming import entry_title
 

@@ -28,7 +28,7 @@ from tests.simulator import EnvoySimulator
 LOGGER_NAME = "custom_components.enphase_envoy_legacy"
 FLOAT_EXACT = 2**53  # the largest integer below which every integer is a float too
 # Garbage the client still passes on: JSON's safe integers (beyond them, the client refuses
-# the whole answer as bad data, see tests/test_client_hostile.py), far beyond any site.
+# the whole answer as bad data, see tests/client/test_client_hostile.py), far beyond any site.
 GARBAGE = {
     "wattsNow": 10**9,
     "wattHoursToday": 2**52,

@@ -5,8 +5,9 @@ Digest is aiohttp's ``DigestAuthMiddleware``; the user the Envoy accepted can be
 restored across restarts (``EnvoyClient.auth_state`` and ``EnvoyClient.restore_auth``).
 """
 
-from .addressing import base_url, credentials_of, installer_password
-from .client import DEFAULT_TIMEOUT, MAX_BODY_BYTES, EnvoyClient
+from .addressing import base_url
+from .client import EnvoyClient
+from .credentials import credentials_of, installer_password
 from .exceptions import (
     EnvoyAuthenticationError,
     EnvoyBadDataError,
@@ -20,6 +21,7 @@ from .models import (
     MEASUREMENT_TYPES,
     NET_CONSUMPTION,
     PRODUCTION,
+    TOKEN_FIRMWARE_MAJOR,
     TOTAL_CONSUMPTION,
     EnvoyBattery,
     EnvoyData,
@@ -32,6 +34,7 @@ from .models import (
     EnvoyPhaseReading,
     EnvoyProduction,
 )
+from .transport import DEFAULT_TIMEOUT, MAX_BODY_BYTES
 
 __all__ = [
     "DEFAULT_TIMEOUT",
@@ -39,6 +42,7 @@ __all__ = [
     "MEASUREMENT_TYPES",
     "NET_CONSUMPTION",
     "PRODUCTION",
+    "TOKEN_FIRMWARE_MAJOR",
     "TOTAL_CONSUMPTION",
     "EnvoyAuthenticationError",
     "EnvoyBadDataError",

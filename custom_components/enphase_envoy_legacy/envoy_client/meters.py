@@ -11,15 +11,14 @@ from __future__ import annotations
 from typing import Final
 
 from .models import MEASUREMENT_TYPES, EnvoyMeter, EnvoyMeterReading
+from .numbers import measure, whole
 from .values import (
     FREQUENCY_MAX,
     electrical,
     every_record_bad,
-    measure,
     moment,
     optional_json,
     records_of,
-    whole,
     word,
 )
 

@@ -17,13 +17,16 @@ TOKEN_FIRMWARE_MAJOR = 7
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class EnvoyInfo:
-    """What ``/info.xml`` says about the Envoy."""
+    """What ``/info.xml`` says about the Envoy.
+
+    ``imeter``: True on an Envoy-S that can carry CTs, False on one that cannot, None when
+    ``<imeter>`` is absent (or the identity was stored before it was kept).
+    """
 
     serial: str
     firmware: str
     part_number: str | None
     web_tokens: bool
-    # <imeter>: True on an Envoy-S that can carry CTs, False on one that cannot, None unsaid.
     imeter: bool | None = None
 
     @property

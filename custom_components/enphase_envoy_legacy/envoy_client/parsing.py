@@ -18,6 +18,7 @@ from typing import Final
 
 from .exceptions import EnvoyBadDataError
 from .models import EnvoyInfo, EnvoyInverter, EnvoyProduction
+from .numbers import MAX_SAFE_INTEGER, safe, whole
 
 PATH_INFO: Final = "/info.xml"
 # Some firmware (R3.11.30) answers 404 on /info.xml and serves the same XML here.
@@ -37,10 +38,6 @@ _PRODUCTION_FIELDS: Final = (
 # A serial goes into device and entity ids, repair-issue text and the password, so nothing
 # but ASCII letters and digits, 1 to 20 of them, is accepted as one.
 SERIAL_PATTERN: Final = re.compile(r"[A-Za-z0-9]{1,20}")
-
-# JSON's safe integers (RFC 8259, section 6): every integral value the client returns lies in
-# this range, so it survives any JSON store, any float conversion and any JavaScript frontend.
-MAX_SAFE_INTEGER: Final = 2**53 - 1
 
 # A plausible lastReportDate, in epoch seconds: from 2000-01-01, before any microinverter that
 # speaks this API (0 and negative values are no report), to 2100-01-01 (excluded). The upper
@@ -67,25 +64,6 @@ _INVERTER_FIELDS: Final = (
 NOT_AN_OBJECT: Final = "(not an object)"
 
 
-def _safe(value: int) -> bool:
-    """Return True when an int is one of JSON's safe integers."""
-    return -MAX_SAFE_INTEGER <= value <= MAX_SAFE_INTEGER
-
-
-def _integer(value: object) -> int | None:
-    """Return a JSON number as a safe int, or None.
-
-    Floats are accepted when finite and rounded, as the client always did (integral floats
-    such as ``-3.0`` are what some JSON encoders write); booleans, strings, None and numbers
-    beyond the safe range are not numbers here.
-    """
-    if type(value) is int:
-        return value if _safe(value) else None
-    if type(value) is float and math.isfinite(value) and abs(value) <= MAX_SAFE_INTEGER:
-        return round(value)
-    return None
-
-
 def _describe(value: object) -> str:
     """Return a value for an error message: short scalars as written, others by type only.
 
@@ -101,7 +79,7 @@ def _describe(value: object) -> str:
 def _number(record: dict[str, object], field: str, *, minimum: int | None) -> int:
     """Return an integral field of a JSON record, or raise EnvoyBadDataError."""
     value = record.get(field)
-    number = _integer(value)
+    number = whole(value)
     if number is not None and (minimum is None or number >= minimum):
         return number
     if number is not None:
@@ -174,23 +152,14 @@ def parse_info(body: bytes) -> EnvoyInfo:
     web_tokens = any(
         (element.text or "").strip().lower() == "true" for element in root.iter("web-tokens")
     )
+    imeter = root.findtext("device/imeter")
     return EnvoyInfo(
         serial=serial,
         firmware=firmware,
         part_number=_info_text(root, "device/pn"),
         web_tokens=web_tokens,
+        imeter=None if imeter is None else imeter.strip().lower() == "true",
     )
-
-
-def parse_imeter(body: bytes) -> bool | None:
-    """Return what ``<imeter>`` of an ``/info.xml`` that parse_info took says (None: absent).
-
-    ``true`` on a metered Envoy-S (CTs can be installed), ``false`` on one without CTs.
-    """
-    text = ET.fromstring(body).findtext("device/imeter")  # noqa: S314 - see parse_info
-    if text is None:
-        return None
-    return text.strip().lower() == "true"
 
 
 def parse_production(body: bytes) -> EnvoyProduction:
@@ -225,7 +194,7 @@ def _parse_inverter(record: object) -> EnvoyInverter | tuple[str, ...]:
             and -MAX_SAFE_INTEGER <= watts <= MAX_SAFE_INTEGER
             and type(peak) is int
             and -MAX_SAFE_INTEGER <= peak <= MAX_SAFE_INTEGER
-            and (dev_type is None or (type(dev_type) is int and _safe(dev_type)))
+            and (dev_type is None or (type(dev_type) is int and safe(dev_type)))
         ):
             return EnvoyInverter(
                 serial_number=serial,
@@ -250,13 +219,13 @@ def _inverter_serial(value: object) -> str | None:
 def _parse_unusual_inverter(record: dict[str, object]) -> EnvoyInverter | tuple[str, ...]:
     """Parse an inverter record with unusual types, or return the names of its bad fields."""
     serial = _inverter_serial(record.get("serialNumber"))
-    date = _integer(record.get("lastReportDate"))
+    date = whole(record.get("lastReportDate"))
     if date is not None and not REPORT_DATE_MIN <= date < REPORT_DATE_MAX:
         date = None
-    watts = _integer(record.get("lastReportWatts"))
-    peak = _integer(record.get("maxReportWatts"))
+    watts = whole(record.get("lastReportWatts"))
+    peak = whole(record.get("maxReportWatts"))
     raw_type = record.get("devType")
-    dev_type = raw_type if type(raw_type) is int and _safe(raw_type) else None
+    dev_type = raw_type if type(raw_type) is int and safe(raw_type) else None
     type_ok = raw_type is None or dev_type is not None
     if (
         serial is not None

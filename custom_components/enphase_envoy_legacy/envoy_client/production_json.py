@@ -27,7 +27,8 @@ from .models import (
     EnvoyMeterEntry,
     EnvoyPhaseReading,
 )
-from .values import electrical, moment, optional_json, whole, word
+from .numbers import whole
+from .values import electrical, moment, optional_json, word
 
 PATH_PRODUCTION_JSON: Final = "/production.json"
 # With details=1, the CTs' entries carry one line per phase.

@@ -1,20 +1,20 @@
-"""The values of a metered Envoy's answers: what a number, a time or a word may be.
+"""The values of a metered Envoy's answers: what a time, a word or a reading may be.
 
-Shared by the parsers of ``/production.json`` and the ``/ivp/meters`` endpoints. Each helper
-returns the value typed, or None when the value is absent or not what an Envoy means; the
-parsers decide whether None leaves a record out (a required value) or only that value
-(an optional one).
+Shared by the parsers of ``/production.json`` and the ``/ivp/meters`` endpoints (numbers are
+numbers.py's). Each helper returns the value typed, or None when the value is absent or not
+what an Envoy means; the parsers decide whether None leaves a record out (a required value)
+or only that value (an optional one).
 """
 
 from __future__ import annotations
 
-import math
 import re
 from datetime import UTC, datetime
 from typing import Final
 
 from .exceptions import EnvoyBadDataError
-from .parsing import MAX_SAFE_INTEGER, REPORT_DATE_MAX, REPORT_DATE_MIN, parse_json
+from .numbers import measure, whole
+from .parsing import REPORT_DATE_MAX, REPORT_DATE_MIN, parse_json
 
 # What a word of these answers looks like (a state, a phase mode, a status flag): short,
 # ASCII letters, digits, dashes and underscores.
@@ -24,31 +24,6 @@ _WORD: Final = re.compile(r"[A-Za-z][A-Za-z0-9_-]{0,39}")
 VOLTAGE_MAX: Final = 1000.0
 CURRENT_MAX: Final = 10_000.0
 FREQUENCY_MAX: Final = 100.0
-
-
-def whole(value: object, *, minimum: int | None = None) -> int | None:
-    """Return a JSON number as a safe int (floats rounded), or None.
-
-    Booleans, strings, non-finite floats and numbers beyond JSON's safe integers are no
-    numbers here; neither is one below ``minimum``.
-    """
-    number: int | None = None
-    if type(value) is int and abs(value) <= MAX_SAFE_INTEGER:
-        number = value
-    elif type(value) is float and math.isfinite(value) and abs(value) <= MAX_SAFE_INTEGER:
-        number = round(value)
-    if number is None or (minimum is not None and number < minimum):
-        return None
-    return number
-
-
-def measure(value: object, low: float, high: float) -> float | None:
-    """Return a JSON number as a float within [low, high], or None."""
-    if type(value) is int and low <= value <= high:
-        return float(value)
-    if type(value) is float and math.isfinite(value) and low <= value <= high:
-        return value
-    return None
 
 
 def word(value: object) -> str | None:

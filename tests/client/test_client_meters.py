@@ -262,13 +262,28 @@ async def test_detect_meters_once(
     """detect_meters: no request where /info.xml says imeter false, else one read."""
     client = client_for(simulator, session)
     info = await client.info()
-    meters = await client.detect_meters(imeter=info.imeter)
+    meters = await client.detect_meters(info.imeter)
     assert len(meters) == found
     asked = simulator.count(PATH_METERS)
     assert asked == (0 if info.imeter is False else len(meter_trips(simulator)))
     if found:
         # The meters' 200 after a challenge proves the user, as the inverters' would.
         assert client.auth_state == {"user": "envoy", "connection_close": False}
+
+
+@pytest.mark.parametrize("capture", [METERED])
+@pytest.mark.parametrize(("imeter", "asked"), [(False, 0), (None, 1), (True, 1)])
+async def test_detect_meters_follows_the_identity(
+    simulator: EnvoySimulator,
+    session: aiohttp.ClientSession,
+    imeter: bool | None,
+    asked: int,
+) -> None:
+    """detect_meters asks /ivp/meters unless the identity it is given says no CTs."""
+    client = client_for(simulator, session)
+    meters = await client.detect_meters(imeter)
+    assert len(meters) == (2 if asked else 0)
+    assert (simulator.count(PATH_METERS) > 0) == bool(asked)
 
 
 @pytest.mark.parametrize("capture", [METERED])

@@ -53,7 +53,7 @@ def client_for(
 
 
 async def test_reads_info(simulator: EnvoySimulator, session: aiohttp.ClientSession) -> None:
-    """/info.xml gives serial, firmware and part number."""
+    """/info.xml gives serial, firmware, part number and <imeter>."""
     info = await client_for(simulator, session).info()
     assert info == EnvoyInfo(
         serial="121621012167",

@@ -36,12 +36,13 @@ from custom_components.enphase_envoy_legacy.envoy_client import (
     EnvoyInverter,
     EnvoyProduction,
 )
+from custom_components.enphase_envoy_legacy.envoy_client.numbers import MAX_SAFE_INTEGER
 from custom_components.enphase_envoy_legacy.envoy_client.parsing import (
-    MAX_SAFE_INTEGER,
     NOT_AN_OBJECT,
     REPORT_DATE_MAX,
     REPORT_DATE_MIN,
     SERIAL_PATTERN,
+    parse_info,
 )
 from tests.simulator import PATH_INFO, PATH_INVERTERS, PATH_PRODUCTION, EnvoySimulator
 from tests.simulator.raw import RawHttpServer, http_response
@@ -460,6 +461,29 @@ async def test_hostile_info(
         await client_for(raw_server.host, session).info()
 
 
+@pytest.mark.parametrize(
+    ("imeter", "expected"),
+    [
+        ("<imeter>true</imeter>", True),
+        ("<imeter> TRUE </imeter>", True),
+        ("<imeter>false</imeter>", False),
+        ("<imeter>yes</imeter>", False),
+        ("<imeter/>", False),
+        ("", None),
+    ],
+)
+def test_imeter_is_part_of_the_identity(imeter: str, expected: bool | None) -> None:
+    """<imeter> is "true" (any case, spaces around) or not; absent, the identity says None."""
+    body = info_xml().replace(b"</device>", imeter.encode() + b"</device>")
+    assert parse_info(body).imeter is expected
+
+
+def test_an_identity_stored_without_imeter_still_builds() -> None:
+    """Identities stored before <imeter> was kept have none: it is None."""
+    info = EnvoyInfo(serial="1", firmware="D5.0.62", part_number=None, web_tokens=False)
+    assert info.imeter is None
+
+
 def test_firmware_version_of_long_digit_runs() -> None:
     """A version part too long for a real firmware does not count as a version part."""
     info = EnvoyInfo(serial="1", firmware="R5.0.1234567890", part_number=None, web_tokens=False)
@@ -713,6 +737,7 @@ def assert_typed(result: object) -> None:
         assert result.firmware.isprintable()
         assert all(isinstance(part, int) for part in result.firmware_version)
         assert not result.uses_tokens
+        assert result.imeter in (True, False, None)
         return
     if isinstance(result, EnvoyProduction):
         numbers = [

@@ -30,7 +30,7 @@ from custom_components.enphase_envoy_legacy.envoy_client.meters import (
     parse_meter_readings,
     parse_meters,
 )
-from custom_components.enphase_envoy_legacy.envoy_client.parsing import MAX_SAFE_INTEGER
+from custom_components.enphase_envoy_legacy.envoy_client.numbers import MAX_SAFE_INTEGER
 from custom_components.enphase_envoy_legacy.envoy_client.production_json import (
     parse_production_json,
 )
