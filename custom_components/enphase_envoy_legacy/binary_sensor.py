@@ -30,7 +30,7 @@ class EnvoyInverterBinarySensorDescription(BinarySensorEntityDescription):
 
 INVERTER_BINARY_SENSORS: tuple[EnvoyInverterBinarySensorDescription, ...] = (
     # On (problem) when the inverter missed its reports for a few intervals while the rest
-    # of the site kept reporting (see panels.py): nightfall or an Envoy outage flag nothing.
+    # of the site kept reporting (see model/panels.py): nightfall or an Envoy outage flag nothing.
     EnvoyInverterBinarySensorDescription(
         key="reporting",
         translation_key="reporting",

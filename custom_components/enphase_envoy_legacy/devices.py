@@ -67,7 +67,7 @@ def forget_inverters(
     serials: Iterable[str],
     tag: str,
 ) -> None:
-    """Release the devices of inverters gone for good (census.py), and say so in the log.
+    """Release the devices of inverters gone for good (model/census.py), and say so in the log.
 
     ``devices``: inverter_devices of the entry; ``tag`` names the entry in the log.
     """

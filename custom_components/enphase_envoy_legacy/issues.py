@@ -101,7 +101,7 @@ class SilentInverters:
         An inverter is silent when its last report is older than SILENT_INVERTER_AFTER while
         another inverter of the site reported within that time and the sun has been up at
         least that long: nightfall, an Envoy outage or a whole-site shutdown flags nothing.
-        A retired inverter (``retired``, see census.py) raises nothing.
+        A retired inverter (``retired``, see model/census.py) raises nothing.
         """
         cutoff = now - SILENT_INVERTER_AFTER
         for serial in list(self.silent):

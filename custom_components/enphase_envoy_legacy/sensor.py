@@ -40,7 +40,7 @@ class EnvoyInverterSensorDescription(SensorEntityDescription):
     value_fn: Callable[[Snapshot, str], float | int | datetime | None]
     # Whether the value still means something once the inverter has retired.
     shown_when_retired: bool = True
-    # Whether it is the panel's energy, written at the pace of pacing.py.
+    # Whether it is the panel's energy, written at the pace of model/pacing.py.
     paced: bool = False
 
 
@@ -144,7 +144,7 @@ INVERTER_SENSORS: tuple[EnvoyInverterSensorDescription, ...] = (
         entity_registry_enabled_default=False,
         value_fn=lambda data, serial: data.inverters[serial].last_report_date,
     ),
-    # Estimated from the reports (see panels.py): accepted by the Energy dashboard as solar
+    # Estimated from the reports (see model/panels.py): accepted by the Energy dashboard as solar
     # production, panel by panel.
     EnvoyInverterSensorDescription(
         key="energy_today",

@@ -5,7 +5,7 @@ it shows, a CT that is there and metering. A sensor is created the first time it
 setup, or when a CT starts metering), and is unavailable while it does not.
 
 - Consumption, Grid and Production CT: power, and lifetime counters through their guards
-  (metered_guard.py);
+  (model/counters.py);
 - per phase (L1 to L3) of each CT: power, voltage, current, power factor, frequency,
   disabled by default; a phase that reads all zeros creates nothing;
 - meter health (diagnostic): each enabled meter's metering status and status flags;

@@ -2,7 +2,7 @@
 
 Each microinverter's entities listen to their own dispatcher signal (inverter_signal), its
 panel energy sensors to their panel's (panel_signal): a poll signals only the inverters
-whose entities changed, and the panels whose energy is written now (pacing.py), so with
+whose entities changed, and the panels whose energy is written now (model/pacing.py), so with
 hundreds of inverters a poll costs time in proportion to what changed.
 """
 

@@ -1,4 +1,4 @@
-"""The pace of the panels' energy writes: every other read, a bounded number (pacing.py)."""
+"""The pace of the panels' energy writes: every other read, a bounded number (model/pacing.py)."""
 
 from __future__ import annotations
 

@@ -265,7 +265,7 @@ class TestHostileReports:
         assert self.lifetime(mock_config_entry) == pytest.approx(
             stored["lifetime"] + watts * 60 / 3600
         )
-        # The sensor shows it from the next inverter read on (pacing.py).
+        # The sensor shows it from the next inverter read on (model/pacing.py).
         self.report(simulator, watts, next_poll())
         await poll(hass, freezer)
         assert self.lifetime(mock_config_entry) > stored["lifetime"] + watts * 60 / 3600

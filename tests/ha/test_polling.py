@@ -276,7 +276,7 @@ async def test_unchanged_entities_are_not_rewritten(
 ) -> None:
     """Bursts that bring one inverter's report write that inverter's entities only.
 
-    Its power at each burst, its panel's energy at the next inverter read (pacing.py).
+    Its power at each burst, its panel's energy at the next inverter read (model/pacing.py).
     """
     coordinator = init_integration.runtime_data
     await follow(hass, freezer, coordinator, hours=0.5)

@@ -1,4 +1,4 @@
-"""The inverter census (census.py): changes, retirement, reporting, and who is forgotten."""
+"""The inverter census (model/census.py): changes, retirement, reporting, and who is forgotten."""
 
 from __future__ import annotations
 

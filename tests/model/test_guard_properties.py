@@ -7,7 +7,7 @@ that raises the counter exactly as far as the guard would still accept (or a lit
 claiming a matching power: the walk-up of issue #12. Halfway, the guard may be restarted from
 its stored state (through JSON, as Home Assistant's store keeps it).
 
-What must hold, whatever comes (see the README's "Trustworthy energy" section):
+What must hold, whatever comes (docs/architecture.md, "The energy guard's rules"):
 
 - between the moments two shown lifetimes were accepted, the lifetime grew by at most the
   site's capacity times that time, plus one report interval's energy and SLACK_WH;

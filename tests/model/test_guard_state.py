@@ -1,4 +1,4 @@
-"""What the energy guard remembers across restarts (energy_state.py): read back, or refused."""
+"""What the energy guard remembers across restarts (model/guard_state.py): read back, or refused."""
 
 from __future__ import annotations
 

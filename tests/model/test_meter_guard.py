@@ -1,4 +1,4 @@
-"""The guard of a metered Envoy's other lifetime counters (energy_counters.py).
+"""The guard of a metered Envoy's other lifetime counters (MeterGuard, model/guard.py).
 
 Consumption, import and export are bounded by the meter's electrical service, whatever the
 readings claim: the promises of tests/test_energy_properties.py hold for them too, with that

@@ -1,4 +1,4 @@
-"""What a metered reading gives (metered.py, metered_guard.py), from the metered capture's files.
+"""What a metered reading gives (model/metered.py, model/counters.py), from the capture.
 
 HA-free: the capture's answers are parsed by the client's own parsers, then changed the way a
 firmware or a fault changes them.

@@ -1,4 +1,4 @@
-"""Property tests of per-panel energy: the README's promises under any reports at all.
+"""Property tests of per-panel energy: docs/architecture.md's promises under any reports.
 
 Whatever the Envoy says (any power, 65,535 W and negative included; any report date, far
 future, far past, repeated, out of order, not a number; any report interval, a night's

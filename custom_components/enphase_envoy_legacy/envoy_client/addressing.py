@@ -5,8 +5,7 @@ from __future__ import annotations
 import contextlib
 import ipaddress
 import re
-from collections.abc import Mapping
-from typing import Any, Final
+from typing import Final
 
 from yarl import URL
 
@@ -47,10 +46,3 @@ def _is_address(host: str) -> bool:
         return True
     labels = host.removesuffix(".").split(".")
     return all(_HOST_LABEL.fullmatch(label) for label in labels)
-
-
-def credentials_of(data: Mapping[str, Any]) -> tuple[str, str] | None:
-    """Return the username and password an entry's data holds, if the user gave them."""
-    if "username" in data and "password" in data:
-        return str(data["username"]), str(data["password"])
-    return None

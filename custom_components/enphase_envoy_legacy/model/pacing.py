@@ -24,8 +24,7 @@ from itertools import islice, takewhile
 from typing import Final
 
 # With 2 energy sensors per panel, an inverter read writes at most 200 energy states beyond
-# the inverters' power: a sixth of its cost at 1,000 inverters (scripts/bench, README's
-# "Performance").
+# the inverters' power: a sixth of its cost at 1,000 inverters (docs/benchmark.md).
 PANELS_PER_READ: Final = 100
 # A panel's energy that moved is written this many inverter reads later at the soonest.
 READS_BEFORE_WRITE: Final = 2

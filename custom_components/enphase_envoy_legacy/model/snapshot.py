@@ -20,7 +20,7 @@ class Snapshot:
     envoy: EnvoyData
     production: GuardedCounter
     # The inverters whose entities have something new to show since the last poll, and
-    # those whose panel energy sensors have (listed or unlisted, or written now: pacing.py).
+    # those whose panel energy sensors have (listed or unlisted, or written now: model/pacing.py).
     changed_inverters: frozenset[str] = field(default_factory=frozenset)
     changed_panels: frozenset[str] = field(default_factory=frozenset)
     # The last inverter read's census and each inverter's energy.
