@@ -15,6 +15,7 @@ from homeassistant.helpers import device_registry as dr
 from pytest_homeassistant_custom_component.common import MockConfigEntry, async_fire_time_changed
 
 from custom_components.enphase_envoy_legacy.const import DOMAIN
+from custom_components.enphase_envoy_legacy.model.outage import HOLD_MARGIN
 from custom_components.enphase_envoy_legacy.model.schedule import PRODUCTION_INTERVAL
 from tests.simulator import EnvoySimulator
 
@@ -142,3 +143,14 @@ def numbers(value: object) -> list[int | float]:
     if isinstance(value, list):
         return [number for item in value for number in numbers(item)]
     return [value] if isinstance(value, int | float) and not isinstance(value, bool) else []
+
+
+# Polls a failing Envoy's last values stay shown when they are a minute old (a metered
+# Envoy's production, or inverters reporting every minute: the tests' usual Envoy).
+HELD_POLLS = 1 + round(HOLD_MARGIN.total_seconds() / 60)
+
+
+async def poll_past_the_hold(hass: HomeAssistant, freezer: FrozenDateTimeFactory) -> None:
+    """Poll until a failing Envoy's last values, a minute old, are no longer shown."""
+    for _ in range(HELD_POLLS + 1):
+        await poll(hass, freezer)

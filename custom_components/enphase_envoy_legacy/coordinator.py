@@ -86,10 +86,18 @@ class EnvoyLegacyCoordinator(DataUpdateCoordinator[Snapshot]):
         """Poll through the model; a failed poll is retried after RECHECK seconds."""
         self.update_interval = timedelta(seconds=RECHECK)
         now = dt_util.now()
+        self.next_poll = now + self.update_interval  # unless the poll says otherwise
         try:
             snapshot = await self.site.poll(self.client, now, self._inverter_devices)
         except (EnvoyError, WrongEnvoyError) as err:
-            raise self._failure(err, first=self.data is None) from err
+            failure = self._failure(err, first=self.data is None)
+            definite = isinstance(err, WrongEnvoyError | EnvoyUnsupportedFirmwareError)
+            if definite or not isinstance(failure, UpdateFailed):
+                raise failure from err
+            # Brief trouble is no event: the last values stay while they are young enough.
+            if (held := self.site.hold(now)) is None:
+                raise failure from err
+            return held
         self._auth_failures = 0
         if snapshot.info is not None:
             self._identified(snapshot.info)
@@ -139,7 +147,8 @@ class EnvoyLegacyCoordinator(DataUpdateCoordinator[Snapshot]):
             return
         inverters: Iterable[str] = data.changed_inverters
         panels: Iterable[str] = data.changed_panels
-        if self.last_update_success != self._signalled_success:
-            self._signalled_success = self.last_update_success
+        healthy = self.last_update_success and data.inverters_shown
+        if healthy != self._signalled_success:
+            self._signalled_success = healthy
             inverters = panels = data.inverters
         async_signal(self.hass, self.config_entry.entry_id, inverters, panels)

@@ -65,6 +65,11 @@ class EnvoyLegacyEntity(ShownStateEntity, CoordinatorEntity[EnvoyLegacyCoordinat
         self._attr_unique_id = f"{coordinator.serial}_{description.key}"
         self._attr_device_info = DeviceInfo(identifiers={(DOMAIN, coordinator.serial)})
 
+    @property
+    def available(self) -> bool:
+        """Return True while the Envoy answers, or its last values are young enough."""
+        return super().available and self.coordinator.data.site_shown
+
     @callback
     def _handle_coordinator_update(self) -> None:
         """Write the state only when the value or the availability changed."""
@@ -111,6 +116,7 @@ class EnvoyLegacyInverterEntity(ShownStateEntity):
         serial = self.inverter_serial
         return (
             coordinator.last_update_success
+            and coordinator.data.inverters_shown
             and serial in coordinator.data.inverters
             and (self.shown_when_retired or serial not in coordinator.data.census.retired)
         )

@@ -14,7 +14,7 @@ from homeassistant.util import dt as dt_util
 from pytest_homeassistant_custom_component.common import MockConfigEntry, snapshot_platform
 from syrupy.assertion import SnapshotAssertion
 
-from tests.helpers import poll, report_all, state
+from tests.helpers import poll, poll_past_the_hold, report_all, state
 from tests.simulator import EnvoySimulator
 
 SERIAL = "121547059079"
@@ -73,10 +73,12 @@ async def test_all_silent_is_no_problem_and_an_outage_is_unavailable(
     simulator: EnvoySimulator,
     init_integration: MockConfigEntry,
 ) -> None:
-    """Nobody reports (night, the site off): no panel is flagged; the Envoy away: unavailable."""
+    """Nobody reports (night, the site off): no panel flagged; the Envoy away long: unavailable."""
     for _ in range(6):
         await poll(hass, freezer)
     assert state(hass, REPORTING) == STATE_OFF
     simulator.fail("*", status=503, body=b"")
     await poll(hass, freezer)
+    assert state(hass, REPORTING) == STATE_OFF  # brief trouble is no event
+    await poll_past_the_hold(hass, freezer)
     assert state(hass, REPORTING) == STATE_UNAVAILABLE

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from datetime import timedelta
 
 import pytest
@@ -13,6 +14,7 @@ from homeassistant.util import dt as dt_util
 from pytest_homeassistant_custom_component.common import MockConfigEntry, async_fire_time_changed
 
 from custom_components.enphase_envoy_legacy.const import DOMAIN
+from custom_components.enphase_envoy_legacy.model.outage import HOLD_MARGIN
 from tests.helpers import SCAN_INTERVAL, exception_message, poll, record_writes, state
 from tests.simulator import PATH_INFO, PATH_INVERTERS, PATH_PRODUCTION, EnvoySimulator
 
@@ -57,16 +59,35 @@ async def test_new_values_show_at_the_next_poll(
     assert simulator.count(PATH_INFO) == 1  # the identity is read once, at setup
 
 
+SITE = (POWER, LIFETIME)
+
+
+def ours(caplog: pytest.LogCaptureFixture, level: int) -> list[logging.LogRecord]:
+    """Return the integration's log records at ``level`` or above."""
+    return [
+        record
+        for record in caplog.records
+        if record.name.startswith("custom_components.enphase_envoy_legacy")
+        and record.levelno >= level
+    ]
+
+
+INVERTERS = (INVERTER_POWER, OTHER_INVERTER_POWER)
+# This Envoy's values are at most a minute old when it answers: held five minutes more.
+HELD_POLLS = 1 + round(HOLD_MARGIN.total_seconds() / 60)
+
+
 @pytest.mark.parametrize(
-    ("path", "fault"),
+    ("path", "fault", "lost"),
     [
-        ("*", {"status": 503, "body": b""}),
-        (PATH_PRODUCTION, {"drop": True}),
-        (PATH_INVERTERS, {"body": b"<html>Page Not Found</html>"}),
-        (PATH_PRODUCTION, {"body": b'{"wattsNow": '}),
+        ("*", {"status": 503, "body": b""}, SITE + INVERTERS),
+        (PATH_PRODUCTION, {"drop": True}, SITE),
+        (PATH_INVERTERS, {"body": b"<html>Page Not Found</html>"}, INVERTERS),
+        (PATH_PRODUCTION, {"body": b'{"wattsNow": '}, SITE),
     ],
+    ids=["everything", "production dropped", "inverters as HTML", "production truncated"],
 )
-async def test_failure_makes_entities_unavailable_then_recovers(
+async def test_brief_trouble_is_held_then_shown_then_recovers(
     hass: HomeAssistant,
     freezer: FrozenDateTimeFactory,
     simulator: EnvoySimulator,
@@ -74,15 +95,32 @@ async def test_failure_makes_entities_unavailable_then_recovers(
     caplog: pytest.LogCaptureFixture,
     path: str,
     fault: dict[str, object],
+    lost: tuple[str, ...],
 ) -> None:
-    """While the Envoy fails every entity is unavailable; the next good poll brings them back."""
+    """What fails keeps its last values a few minutes, then is unavailable, then returns.
+
+    What did not fail stays as it is; the start and the end are each said once.
+    """
+    before = {entity_id: state(hass, entity_id) for entity_id in SITE + INVERTERS}
+    caplog.clear()
     simulator.fail(path, **fault)  # type: ignore[arg-type]
+    for _ in range(HELD_POLLS):
+        await poll(hass, freezer)
+        assert {entity_id: state(hass, entity_id) for entity_id in before} == before
+    assert not ours(caplog, logging.INFO)
     await poll(hass, freezer)
-    for entity_id in (POWER, LIFETIME, INVERTER_POWER):
-        assert state(hass, entity_id) == STATE_UNAVAILABLE
+    for entity_id, shown in before.items():
+        assert state(hass, entity_id) == (STATE_UNAVAILABLE if entity_id in lost else shown)
     coordinator = init_integration.runtime_data
-    assert f"Error fetching {coordinator.name} data: The Envoy " in caplog.text
-    assert simulator.serial not in coordinator.name
+    said = [r.getMessage() for r in ours(caplog, logging.WARNING)]
+    if lost == SITE + INVERTERS:
+        assert said == [
+            f"Error fetching {coordinator.name} data: {exception_message('http_error')}"
+        ]
+    else:
+        assert len(said) == 1
+        assert "values for over 5 minutes" in said[0]
+    assert simulator.serial not in " ".join(said)
 
     simulator.heal()
     simulator.production["wattHoursLifetime"] += 100
@@ -90,6 +128,7 @@ async def test_failure_makes_entities_unavailable_then_recovers(
     assert state(hass, LIFETIME) == "133798.653"
     assert state(hass, INVERTER_POWER) == "202"
     assert init_integration.state is ConfigEntryState.LOADED
+    assert len(ours(caplog, logging.INFO)) == 2  # the start, and the end
 
 
 async def test_inverter_no_longer_listed(
@@ -118,14 +157,15 @@ async def test_auth_lost_starts_reauth(
 ) -> None:
     """When the Envoy refuses the password three polls in a row, a reauth flow starts.
 
-    One refused poll is a hiccup: the entities go unavailable, nobody is asked anything.
+    One refused poll is a hiccup: nobody is asked anything, the last values stay.
     """
     simulator.users = {}
     simulator.new_nonce()
+    shown = state(hass, INVERTER_POWER)
     for _ in range(2):
         await poll(hass, freezer)
         assert not hass.config_entries.flow.async_progress_by_handler(DOMAIN)
-        assert state(hass, INVERTER_POWER) == STATE_UNAVAILABLE
+        assert state(hass, INVERTER_POWER) == shown
     await poll(hass, freezer)
     flows = hass.config_entries.flow.async_progress_by_handler(DOMAIN)
     assert [flow["context"]["source"] for flow in flows] == [SOURCE_REAUTH]

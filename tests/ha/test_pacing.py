@@ -19,7 +19,7 @@ from custom_components.enphase_envoy_legacy.model.pacing import (
     READS_BEFORE_WRITE,
     PanelWrites,
 )
-from tests.helpers import poll, record_writes, report_all, state
+from tests.helpers import poll, poll_past_the_hold, record_writes, report_all, state
 from tests.simulator import EnvoySimulator
 
 PANEL_KEYS = ("energy_today", "lifetime_energy")
@@ -140,7 +140,8 @@ async def test_a_large_site_writes_its_panels_energy_a_few_per_read(
         assert lifetime == pytest.approx(panels[serial].lifetime / 1000, abs=1e-4)
         assert lifetime > 0
 
-    # The Envoy's health is not paced: a failed poll makes every panel's energy unavailable.
+    # The Envoy's health is not paced: once its values are too old to show, every panel's
+    # energy is unavailable at once.
     simulator.fail("*", status=500, body=b"")
-    await poll(hass, freezer)
+    await poll_past_the_hold(hass, freezer)
     assert {state(hass, entity_id) for entity_id in energy} == {STATE_UNAVAILABLE}

@@ -27,7 +27,7 @@ from custom_components.enphase_envoy_legacy.const import DOMAIN
 from custom_components.enphase_envoy_legacy.coordinator import EnvoyLegacyCoordinator
 from custom_components.enphase_envoy_legacy.model.pacing import READS_BEFORE_WRITE
 from custom_components.enphase_envoy_legacy.model.schedule import EARLY, SETTLE
-from tests.helpers import NOON, poll, record_writes, state, store_key
+from tests.helpers import NOON, poll, poll_past_the_hold, record_writes, state, store_key
 from tests.simulator import (
     PATH_INFO,
     PATH_INVERTERS,
@@ -317,10 +317,16 @@ async def test_failed_poll_is_retried_after_a_minute(
     simulator: EnvoySimulator,
     init_integration: MockConfigEntry,
 ) -> None:
-    """A failed poll is retried a minute later, whatever the schedule said."""
+    """A failed poll is retried a minute later, whatever the schedule said.
+
+    While the last values are held, and once they are too old to show.
+    """
     coordinator = init_integration.runtime_data
     simulator.fail("*", status=503, body=b"")
     await poll(hass, freezer)
+    assert coordinator.last_update_success  # held: brief trouble is no event
+    assert coordinator.update_interval == timedelta(seconds=60)
+    await poll_past_the_hold(hass, freezer)
     assert not coordinator.last_update_success
     assert coordinator.update_interval == timedelta(seconds=60)
     simulator.heal()

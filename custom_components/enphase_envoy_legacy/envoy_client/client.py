@@ -133,17 +133,21 @@ class EnvoyClient:
         """
         if imeter is False:
             return ()
-        return await self.meters()
+        return await self.meters() or ()
 
-    async def meters(self) -> tuple[EnvoyMeter, ...]:
-        """Read ``/ivp/meters``; empty when the Envoy has no meters (401, 404, HTML, [])."""
+    async def meters(self) -> tuple[EnvoyMeter, ...] | None:
+        """Read ``/ivp/meters``: the meters (``[]``: none), or None when no list came.
+
+        An Envoy without meters answers 401, 404 or an HTML page there; so may a glitch:
+        what None means is the caller's to judge (what it knows of the Envoy).
+        """
         body = await self._transport.get_optional(PATH_METERS)
-        return () if body is None else parse_meters(body)
+        return None if body is None else parse_meters(body)
 
-    async def meter_readings(self) -> dict[int, EnvoyMeterReading]:
-        """Read ``/ivp/meters/readings`` by meter ``eid``; empty when the Envoy has none."""
+    async def meter_readings(self) -> dict[int, EnvoyMeterReading] | None:
+        """Read ``/ivp/meters/readings`` by meter ``eid``; None when no list came (as meters)."""
         body = await self._transport.get_optional(PATH_METER_READINGS)
-        return {} if body is None else parse_meter_readings(body)
+        return None if body is None else parse_meter_readings(body)
 
     async def production_json(self) -> EnvoyMeteredProduction | None:
         """Read ``/production.json`` (with its phases); None when the Envoy has none."""

@@ -53,14 +53,15 @@ def _parse_meter(record: object) -> EnvoyMeter | None:
     )
 
 
-def parse_meters(body: bytes) -> tuple[EnvoyMeter, ...]:
-    """Parse ``/ivp/meters``: every meter's configuration (empty: the Envoy has none).
+def parse_meters(body: bytes) -> tuple[EnvoyMeter, ...] | None:
+    """Parse ``/ivp/meters``: every meter's configuration (empty: ``[]``, the Envoy has none).
 
+    None for an HTML page: firmware without meters answers one, and so may a glitch.
     A meter listed twice (by ``eid``) is kept once, as first listed.
     """
     payload = optional_json(body, PATH_METERS)
     if payload is None:
-        return ()
+        return None
     records = records_of(payload, PATH_METERS)
     meters: dict[int, EnvoyMeter] = {}
     skipped = 0
@@ -110,15 +111,15 @@ def _parse_reading(record: object, *, nested: bool) -> EnvoyMeterReading | None:
     )
 
 
-def parse_meter_readings(body: bytes) -> dict[int, EnvoyMeterReading]:
-    """Parse ``/ivp/meters/readings`` into readings by meter ``eid`` (empty: no meters).
+def parse_meter_readings(body: bytes) -> dict[int, EnvoyMeterReading] | None:
+    """Parse ``/ivp/meters/readings`` into readings by meter ``eid`` (empty: ``[]``).
 
-    Match them to the meters of :func:`parse_meters` by ``eid``. A meter listed twice keeps
-    its first reading.
+    None for an HTML page, as :func:`parse_meters`. Match them to the meters of
+    :func:`parse_meters` by ``eid``. A meter listed twice keeps its first reading.
     """
     payload = optional_json(body, PATH_METER_READINGS)
     if payload is None:
-        return {}
+        return None
     records = records_of(payload, PATH_METER_READINGS)
     readings: dict[int, EnvoyMeterReading] = {}
     skipped = 0

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import replace
 from datetime import UTC, datetime, time, timedelta
 from typing import Any
 
@@ -22,31 +22,22 @@ from ..envoy_client import (
     EnvoyInverter,
     EnvoyUnsupportedFirmwareError,
 )
-from .census import CensusReading, InverterCensus, UnlistedInverters, report_times
+from .census import CensusReading, InverterCensus, UnlistedInverters
 from .counters import MeteredCounters
 from .guard import EnergyGuard, log_judgement
 from .guard_state import CounterReading, GuardedCounter, GuardState
 from .identity import Identity, info_from_dict
 from .metered import MeteredReading, MeterSetup
 from .meters import MeterWatch
+from .outage import Freshness
 from .pacing import PanelWrites
 from .panels import PanelEnergy
-from .schedule import PollScheduler, RhythmState
+from .reading import Reader, Reading
+from .schedule import RECHECK, PollScheduler, RhythmState
 from .snapshot import Snapshot
 from .stored import mapping, restore
 
 _LOGGER = logging.getLogger(__package__)
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class _Reading:
-    """What one poll read: the Envoy as it saw it, and what was read anew."""
-
-    envoy: EnvoyData
-    # Each listed inverter's last report time when the inverters were read (None when not).
-    reports: dict[str, float] | None
-    fresh_production: bool
-    metered: MeteredReading | None
 
 
 class Site:
@@ -68,6 +59,7 @@ class Site:
         self.auth: Mapping[str, object] | None = None
         self._last: Snapshot | None = None
         self._day: str | None = None  # the local day of the last poll
+        self.freshness = Freshness(tag)
         self._unshown_info: EnvoyInfo | None = None  # read after a failed poll
 
     @classmethod
@@ -138,7 +130,8 @@ class Site:
                 info = await self.identity.read(client, now)
                 # The daily identity read detects the meters again (a CT added or removed).
                 self.meters.detect_again()
-            reading = await self._read(client, now.timestamp())
+            previous = self._last.envoy if self._last is not None else None
+            reading = await self._reader().read(client, now.timestamp(), previous)
         except EnvoyError as err:
             self.identity.read_next_poll()
             if not read_info and (upgraded := await self._diagnose(client, now)) is not None:
@@ -148,6 +141,10 @@ class Site:
             self.auth = client.auth_state
         info, self._unshown_info = info or self._unshown_info, None
         return self._judge(reading, now, devices, info)
+
+    def _reader(self) -> Reader:
+        """Return the reader of this site's Envoy, for its parts as they are now."""
+        return Reader(self.tag, self.identity, self.scheduler, self.census, self.meters)
 
     async def _diagnose(
         self, client: EnvoyClient, now: datetime
@@ -161,65 +158,21 @@ class Site:
             _LOGGER.debug("Envoy %s: /info.xml unreadable too", self.tag)
         return None
 
-    async def _read(self, client: EnvoyClient, timestamp: float) -> _Reading:
-        """Read the endpoints the schedule says are due (docs/architecture.md)."""
-        meters, scheduler = self.meters, self.scheduler
-        imeter = self.identity.imeter
-        if meters.detect_due:
-            await meters.detect(client, timestamp, imeter=imeter)
-        previous = self._last.envoy if self._last is not None else None
-        fetch = scheduler.plan(timestamp)
-        inverters = previous.inverters if previous is not None else {}
-        new_reports = False
-        reports: dict[str, float] | None = None
-        if fetch.inverters or previous is None:
-            inverters = self.census.keep_through_empty_lists(await client.inverters(), self.tag)
-            reports = report_times(inverters, timestamp)
-            new_reports = scheduler.inverters_seen(timestamp, reports)
-        # Production moves with the reports (no meter), or is read every minute (a meter):
-        # then each inverter read reads it too, so production.json's share of a metered
-        # Envoy's figures is read once per burst, in step with the bursts.
-        follows = scheduler.production_follows_reports
-        fresh = (
-            previous is None
-            or fetch.production
-            or (new_reports if follows else reports is not None)
-        )
-        production = previous.production if previous is not None else None
-        metered: MeteredReading | None = None
-        if fresh or production is None:
-            if meters.metered(imeter=imeter):
-                metered = await meters.read(client, timestamp, burst=reports is not None)
-            reading = metered.site_production() if metered is not None else None
-            if reading is None:
-                reading = await client.production()
-            scheduler.production_seen(
-                timestamp,
-                changed=reading != production,
-                measured=metered is not None and metered.measures,
-            )
-            production = reading
-        return _Reading(
-            envoy=EnvoyData(production=production, inverters=inverters),
-            reports=reports,
-            fresh_production=fresh,
-            metered=metered,
-        )
-
     def _judge(
         self,
-        reading: _Reading,
+        reading: Reading,
         now: datetime,
         devices: Callable[[], Iterable[str]],
         info: EnvoyInfo | None,
     ) -> Snapshot:
         """Judge what was read: the census, the guards, the panels; what to show and do."""
         last, envoy, reports = self._last, reading.envoy, reading.reports
-        day = now.date().isoformat()
-        if day != self._day:
-            # A new day starts every inverter's "energy today" again, read or not.
-            self._day = day
-            self.pacing.moved(self.panels.start_day(day))
+        day = self._start_day(now)
+        self.freshness.read(
+            now.timestamp(), production=reading.fresh_production, inverters=reports is not None
+        )
+        site_shown, inverters_shown = shown = self._visibility(now)
+        self.freshness.show(shown, say=True)
         census = self.census.last
         changed: frozenset[str] = frozenset()
         changed_panels: frozenset[str] = frozenset()
@@ -264,8 +217,63 @@ class Site:
             inverters_read=reports is not None,
             forgotten=census.forgotten if reports is not None else frozenset(),
             meter_faults=reading.metered.setup.faults() if reading.metered is not None else None,
+            site_shown=site_shown,
+            inverters_shown=inverters_shown,
         )
         return self._last
+
+    def _start_day(self, now: datetime) -> str:
+        """Return the local day; a new one starts every inverter's "energy today" again."""
+        day = now.date().isoformat()
+        if day != self._day:
+            self._day = day
+            self.pacing.moved(self.panels.start_day(day))
+        return day
+
+    def hold(self, now: datetime) -> Snapshot | None:
+        """Return the last values to show while the Envoy does not answer, or None: too old.
+
+        Brief trouble is no event (docs/architecture.md, "When the Envoy does not answer"):
+        what was read stays shown while it is no older than a healthy Envoy's would be, plus
+        HOLD_MARGIN; the site's values and the inverters' each by their own age.
+        """
+        last = self._last
+        if last is None:
+            return None
+        site_shown, inverters_shown = shown = self._visibility(now)
+        self.freshness.show(shown, say=False)
+        if not (site_shown or inverters_shown):
+            return None
+        self._start_day(now)
+        self._last = replace(
+            last,
+            production=self.guard.carry_forward(last.production, now),
+            counters=self.counters.carry_forward(now) if last.counters else last.counters,
+            changed_inverters=frozenset(),
+            changed_panels=frozenset(),
+            next_poll=now + timedelta(seconds=RECHECK),
+            info=None,
+            inverters_read=False,
+            forgotten=frozenset(),
+            meter_faults=None,
+            site_shown=site_shown,
+            inverters_shown=inverters_shown,
+        )
+        return self._last
+
+    def _visibility(self, now: datetime) -> tuple[bool, bool]:
+        """Return whether the site's values and the inverters' are young enough to show.
+
+        A healthy Envoy's are at most a report interval old; a meter's production a minute.
+        """
+        scheduler = self.scheduler
+        interval = scheduler.interval
+        metered = scheduler.state.metered is True
+        return self.freshness.shown(
+            now.timestamp(),
+            production_age=scheduler.production_interval if metered else interval,
+            inverter_age=interval,
+        )
 
     def _take_census(
         self,

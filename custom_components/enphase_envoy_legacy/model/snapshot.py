@@ -39,6 +39,10 @@ class Snapshot:
     inverters_read: bool = False
     forgotten: frozenset[str] = field(default_factory=frozenset)
     meter_faults: Mapping[str, str] | None = None
+    # While the Envoy does not answer (Site.hold): whether the site's values and the
+    # inverters' are still young enough to show.
+    site_shown: bool = True
+    inverters_shown: bool = True
 
     @property
     def inverters(self) -> dict[str, EnvoyInverter]:
