@@ -44,7 +44,7 @@ from custom_components.enphase_envoy_legacy.envoy_client.parsing import (
     SERIAL_PATTERN,
     parse_info,
 )
-from tests.simulator import PATH_INFO, PATH_INVERTERS, PATH_PRODUCTION, EnvoySimulator
+from tests.simulator import CAPTURES, PATH_INFO, PATH_INVERTERS, PATH_PRODUCTION, EnvoySimulator
 from tests.simulator.raw import RawHttpServer, http_response
 
 CLIENT_LOGGER = "custom_components.enphase_envoy_legacy.envoy_client.client"
@@ -65,9 +65,13 @@ async def raw_server(socket_enabled: None) -> AsyncGenerator[RawHttpServer]:
         yield server
 
 
+# The serial of the Envoy of the D5.0.62 capture, the simulator's by default.
+ENVOY = parse_info((CAPTURES / "D5.0.62" / "info.xml").read_bytes()).serial
+
+
 def client_for(host: str, session: aiohttp.ClientSession) -> EnvoyClient:
     """Return a fresh client (no challenge, no log state) for the Envoy of the D5.0.62 capture."""
-    return EnvoyClient(host, "121621012167", session, request_timeout=5)
+    return EnvoyClient(host, ENVOY, session, request_timeout=5)
 
 
 def warnings_of(caplog: pytest.LogCaptureFixture) -> list[str]:
@@ -208,6 +212,54 @@ async def test_every_record_malformed_is_bad_data(
     assert await client_for(simulator.host, session).inverters() == {}
 
 
+ENVOY_RECORD = "/api/v1/production/inverters lists a record with the Envoy's own serial"
+
+
+def debugs_of(caplog: pytest.LogCaptureFixture) -> list[str]:
+    """Return the client's debug lines."""
+    return [
+        record.getMessage()
+        for record in caplog.records
+        if record.name == CLIENT_LOGGER and record.levelno == logging.DEBUG
+    ]
+
+
+@pytest.mark.parametrize(
+    "written", [str, int, lambda serial: f" {serial}\t"], ids=["text", "number", "padded"]
+)
+async def test_a_record_with_the_envoys_own_serial_is_no_inverter(
+    simulator: EnvoySimulator,
+    session: aiohttp.ClientSession,
+    caplog: pytest.LogCaptureFixture,
+    written: Any,
+) -> None:
+    """A record carrying the Envoy's serial is left out, said once at debug level.
+
+    Home Assistant keys the Envoy and each inverter by serial: such a record would collide
+    with the Envoy's own device and entities. The other records come back as they are; the
+    log says so once while the record stays (again if it comes back), and holds neither the
+    serial nor any value of the record.
+    """
+    client = EnvoyClient(simulator.host, simulator.serial, session)
+    expected = await client.inverters()
+    own = {**simulator.inverters[7], "serialNumber": written(simulator.serial)}
+    caplog.set_level(logging.DEBUG, logger=CLIENT_LOGGER)
+
+    simulator.inverters.insert(3, own)
+    for _ in range(3):
+        assert await client.inverters() == expected
+    simulator.inverters.remove(own)
+    assert await client.inverters() == expected
+    simulator.inverters.append(own)
+    assert await client.inverters() == expected
+
+    said = [r for r in caplog.records if r.name == CLIENT_LOGGER]
+    assert [(r.levelno, r.getMessage()) for r in said] == [
+        (logging.DEBUG, f"{ENVOY_RECORD}: it is no microinverter and is left out")
+    ] * 2
+    assert simulator.serial[-6:] not in caplog.text
+
+
 @pytest.mark.parametrize(
     ("date", "kept"),
     [
@@ -314,13 +366,23 @@ def bad_records(draw: st.DrawFn) -> tuple[Any, tuple[str, ...]]:
     return record, tuple(field for field in FIELDS if field in broken)
 
 
-GOOD = True
+@st.composite
+def envoy_records(draw: st.DrawFn) -> tuple[dict[str, Any], None]:
+    """Return a well-formed record carrying the Envoy's own serial (client_for's), as written."""
+    record, _ = draw(good_records())
+    record["serialNumber"] = draw(st.sampled_from([ENVOY, int(ENVOY), f" {ENVOY}\t"]))
+    return record, None
+
+
+GOOD, BAD, OWN = "good", "bad", "the Envoy's own"
 
 
 @settings(max_examples=150)
 @given(
     items=st.lists(
-        st.tuples(st.just(GOOD), good_records()) | st.tuples(st.just(not GOOD), bad_records()),
+        st.tuples(st.just(GOOD), good_records())
+        | st.tuples(st.just(BAD), bad_records())
+        | st.tuples(st.just(OWN), envoy_records()),
         max_size=12,
     )
 )
@@ -328,27 +390,32 @@ async def test_inverter_list_property(
     simulator: EnvoySimulator,
     session: aiohttp.ClientSession,
     caplog: pytest.LogCaptureFixture,
-    items: list[tuple[bool, tuple[Any, Any]]],
+    items: list[tuple[str, tuple[Any, Any]]],
 ) -> None:
-    """Any mix of good and malformed records: exactly the good ones come back.
+    """Any mix of good, malformed and Envoy's own records: exactly the good ones come back.
 
     The newest record per serial, with one warning naming the malformed fields and counting
-    their records; a list of nothing but malformed records is EnvoyBadDataError.
+    their records, and one debug line when the Envoy's own serial is listed; a list of
+    nothing but malformed records (the Envoy's own aside) is EnvoyBadDataError.
     """
     caplog.clear()
+    caplog.set_level(logging.DEBUG, logger=CLIENT_LOGGER)
     simulator.inverters = [record for _, (record, _) in items]
     expected: dict[str, EnvoyInverter] = {}
     bad_fields: set[str] = set()
     first_bad = 0
-    for position, (good, (_, outcome)) in enumerate(items):
-        if good:
+    lists_envoy = False
+    for position, (kind, (_, outcome)) in enumerate(items):
+        if kind == BAD:
+            first_bad = first_bad or position + 1
+            bad_fields.update(outcome)
+        elif kind == OWN or outcome.serial_number == ENVOY:
+            lists_envoy = True
+        else:
             known = expected.get(outcome.serial_number)
             if known is None or outcome.last_report_date >= known.last_report_date:
                 expected[outcome.serial_number] = outcome
-        else:
-            first_bad = first_bad or position + 1
-            bad_fields.update(outcome)
-    skipped = sum(1 for good, _ in items if not good)
+    skipped = sum(1 for kind, _ in items if kind == BAD)
     client = client_for(simulator.host, session)
 
     if skipped and not expected:
@@ -356,6 +423,9 @@ async def test_inverter_list_property(
             await client.inverters()
         return
     assert await client.inverters() == expected
+    said_envoy = [line for line in debugs_of(caplog) if line.startswith(ENVOY_RECORD)]
+    assert len(said_envoy) == lists_envoy
+    assert ENVOY[-6:] not in caplog.text
     warnings = warnings_of(caplog)
     if not skipped:
         assert warnings == []
@@ -419,7 +489,7 @@ async def test_production_safe_integer_bounds(
 # --- /info.xml ---------------------------------------------------------------------------
 
 
-def info_xml(serial: str = "121621012167", firmware: str = "D5.0.62", pn: str = "800") -> bytes:
+def info_xml(serial: str = ENVOY, firmware: str = "D5.0.62", pn: str = "800") -> bytes:
     """Return an /info.xml body."""
     return (
         f"<envoy_info><device><sn>{serial}</sn><pn>{pn}</pn><software>{firmware}</software>"

@@ -261,19 +261,34 @@ class SkippedRecords:
     """The position of the first skipped record in the list, from 0."""
 
 
-def parse_inverters(body: bytes) -> tuple[dict[str, EnvoyInverter], SkippedRecords | None]:
+@dataclass(frozen=True, slots=True, kw_only=True)
+class InverterList:
+    """What an inverter list holds: the inverters, and what was left out of them."""
+
+    inverters: dict[str, EnvoyInverter]
+    """The inverters' last reports, by serial number."""
+    skipped: SkippedRecords | None
+    """The malformed records (None: none)."""
+    lists_envoy: bool
+    """Whether a well-formed record carried the Envoy's own serial (left out)."""
+
+
+def parse_inverters(body: bytes, envoy_serial: str) -> InverterList:
     """Parse ``/api/v1/production/inverters`` into records by serial number.
 
     An inverter listed twice keeps its most recent report. A malformed record (a field
     missing or of the wrong type, a number beyond JSON's safe integers, a ``lastReportDate``
     outside ``REPORT_DATE_MIN`` to ``REPORT_DATE_MAX``, a serial that does not match
-    ``SERIAL_PATTERN``, a record that is not an object) is skipped and described in the
-    second value (None when no record was skipped); the other records are kept.
+    ``SERIAL_PATTERN``, a record that is not an object) is skipped and described in
+    ``skipped``; the other records are kept. A record carrying ``envoy_serial``, the Envoy's
+    own serial, is no microinverter (whoever keys devices by serial would give the Envoy a
+    second self): it is left out, as if it were not listed, and ``lists_envoy`` says so.
 
-    A list whose every record is malformed raises EnvoyBadDataError: it is no list of
-    inverters at all. Returning it empty would pass for the empty list some firmware answers
-    at night, for which the integration keeps the last records as they were: those would
-    then stand for current ones for as long as the Envoy answers garbage.
+    A list whose every record is malformed (the Envoy's own aside) raises
+    EnvoyBadDataError: it is no list of inverters at all. Returning it empty would pass for
+    the empty list some firmware answers at night, for which the integration keeps the last
+    records as they were: those would then stand for current ones for as long as the Envoy
+    answers garbage.
     """
     payload = parse_json(body, PATH_INVERTERS)
     if not isinstance(payload, list):
@@ -282,6 +297,7 @@ def parse_inverters(body: bytes) -> tuple[dict[str, EnvoyInverter], SkippedRecor
     bad: set[str] = set()
     skipped = 0
     first = -1
+    lists_envoy = False
     for position, record in enumerate(payload):
         inverter = _parse_inverter(record)
         if isinstance(inverter, tuple):
@@ -289,17 +305,22 @@ def parse_inverters(body: bytes) -> tuple[dict[str, EnvoyInverter], SkippedRecor
             skipped += 1
             first = position if first < 0 else first
             continue
+        if inverter.serial_number == envoy_serial:
+            lists_envoy = True
+            continue
         known = inverters.get(inverter.serial_number)
         if known is None or inverter.last_report_date >= known.last_report_date:
             inverters[inverter.serial_number] = inverter
     if not skipped:
-        return inverters, None
+        return InverterList(inverters=inverters, skipped=None, lists_envoy=lists_envoy)
     fields = tuple(field for field in (*_INVERTER_FIELDS, NOT_AN_OBJECT) if field in bad)
     if not inverters:
         raise EnvoyBadDataError(
             f"{PATH_INVERTERS}: every one of its {skipped} records is malformed "
             f"({', '.join(fields)})"
         )
-    return inverters, SkippedRecords(
-        skipped=skipped, listed=len(payload), fields=fields, first=first
+    return InverterList(
+        inverters=inverters,
+        skipped=SkippedRecords(skipped=skipped, listed=len(payload), fields=fields, first=first),
+        lists_envoy=lists_envoy,
     )
