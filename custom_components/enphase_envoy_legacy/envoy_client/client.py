@@ -25,6 +25,7 @@ from .models import (
     EnvoyProduction,
 )
 from .parsing import (
+    MAX_INFO_BYTES,
     PATH_INFO,
     PATH_INFO_FALLBACK,
     PATH_INVERTERS,
@@ -110,13 +111,14 @@ class EnvoyClient:
     async def info(self) -> EnvoyInfo:
         """Read ``/info.xml``, or ``/info`` where that is missing (404).
 
-        Raise EnvoyUnsupportedFirmwareError on token firmware.
+        No more than MAX_INFO_BYTES of either is read (EnvoyBadDataError beyond). Raise
+        EnvoyUnsupportedFirmwareError on token firmware.
         """
         path = PATH_INFO
-        reply = await self._transport.get(path)
+        reply = await self._transport.get(path, limit=MAX_INFO_BYTES)
         if reply.status == HTTPStatus.NOT_FOUND:
             path = PATH_INFO_FALLBACK
-            reply = await self._transport.get(path)
+            reply = await self._transport.get(path, limit=MAX_INFO_BYTES)
         if reply.status != HTTPStatus.OK:
             raise EnvoyConnectionError(f"{path} answered HTTP {reply.status}")
         info = parse_info(reply.body)
