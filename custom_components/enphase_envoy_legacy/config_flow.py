@@ -23,6 +23,7 @@ from .envoy_client import (
     EnvoyInfo,
     base_url,
     credentials_of,
+    host_address,
 )
 from .errors import reason
 from .naming import entry_title
@@ -54,6 +55,17 @@ def _is_ip_address(host: str) -> bool:
     except ValueError:
         return False
     return True
+
+
+def _host(typed: str) -> str:
+    """Return the host to keep for what a user typed: the address alone (``host_address``).
+
+    What is no address is returned trimmed, for the check to refuse it on the form.
+    """
+    try:
+        return host_address(typed)
+    except EnvoyHostError:
+        return typed.strip()
 
 
 def _given_credentials(user_input: Mapping[str, Any]) -> dict[str, str]:
@@ -140,7 +152,7 @@ class EnvoyLegacyConfigFlow(ConfigFlow, domain=DOMAIN):
         placeholders: dict[str, str] = {}
         if user_input is not None:
             user_input = {
-                CONF_HOST: user_input[CONF_HOST].strip(),
+                CONF_HOST: _host(user_input[CONF_HOST]),
                 CONF_SERIAL: user_input[CONF_SERIAL].strip(),
             }
             info, errors, placeholders = await self._async_try(
@@ -254,7 +266,7 @@ class EnvoyLegacyConfigFlow(ConfigFlow, domain=DOMAIN):
         errors: dict[str, str] = {}
         placeholders: dict[str, str] = {}
         entry = self._get_reauth_entry()
-        host, serial = entry.data[CONF_HOST], entry.data[CONF_SERIAL]
+        host, serial = _host(entry.data[CONF_HOST]), entry.data[CONF_SERIAL]
         if user_input is not None:
             derived = {CONF_HOST: host, CONF_SERIAL: serial}
             info, _, _ = await self._async_try(host, serial)
@@ -282,7 +294,7 @@ class EnvoyLegacyConfigFlow(ConfigFlow, domain=DOMAIN):
         placeholders: dict[str, str] = {}
         entry = self._get_reconfigure_entry()
         if user_input is not None:
-            host = user_input[CONF_HOST].strip()
+            host = _host(user_input[CONF_HOST])
             info, errors, placeholders = await self._async_try(
                 host, entry.data[CONF_SERIAL], credentials_of(entry.data)
             )

@@ -19,6 +19,8 @@ import aiohttp
 import pytest
 from aiohttp.abc import AbstractResolver, ResolveResult
 from envoy_utils.envoy_utils import EnvoyUtils
+from hypothesis import given
+from hypothesis import strategies as st
 
 from custom_components.enphase_envoy_legacy.envoy_client import (
     MAX_BODY_BYTES,
@@ -31,6 +33,7 @@ from custom_components.enphase_envoy_legacy.envoy_client import (
     EnvoyTimeoutError,
     EnvoyUnsupportedFirmwareError,
     base_url,
+    host_address,
     installer_password,
 )
 from tests.simulator import PATH_INFO, PATH_INVERTERS, PATH_PRODUCTION, REALM, EnvoySimulator
@@ -590,6 +593,54 @@ def test_base_url_refuses(host: str) -> None:
         base_url(host)
 
 
+_LABEL = st.from_regex(r"[a-z0-9]([a-z0-9-]{0,8}[a-z0-9])?", fullmatch=True)
+ports = st.none() | st.integers(1, 65535)
+
+
+@st.composite
+def addresses(draw: st.DrawFn) -> str:
+    """Return an address as the README asks for it: IPv4, IPv6 or a name, maybe a port."""
+    kind = draw(st.integers(0, 2))
+    port = draw(ports)
+    if kind == 0:
+        host = str(draw(st.ip_addresses(v=4)))
+    elif kind == 1:
+        host = ".".join(draw(st.lists(_LABEL, min_size=1, max_size=4)))
+        host = host if host.strip("0123456789.") else f"envoy-{host}"  # no number for a name
+    else:
+        address = str(draw(st.ip_addresses(v=6)))
+        return address if port is None and draw(st.booleans()) else f"[{address}]:{port or 80}"
+    return host if port is None else f"{host}:{port}"
+
+
+@st.composite
+def around(draw: st.DrawFn) -> tuple[str, str]:
+    """Return what a user may type before and after an address: spaces, http://, slashes."""
+    scheme = draw(st.sampled_from(["", "http://", "HTTP://", "Http://"]))
+    spaces = st.text(" \t", max_size=2)
+    return draw(spaces) + scheme, "/" * draw(st.integers(0, 3)) + draw(spaces)
+
+
+@given(address=addresses(), typed=around())
+def test_host_address_is_the_address_alone(address: str, typed: tuple[str, str]) -> None:
+    """The address alone is kept of what is typed around it, and means the same URL."""
+    before, after = typed
+    assert host_address(f"{before}{address}{after}") == address
+    assert base_url(f"{before}{address}{after}") == base_url(address)
+
+
+@given(
+    address=addresses(),
+    typed=around(),
+    path=st.from_regex(r"[A-Za-z0-9._~%-]+(/[A-Za-z0-9._~%-]+)*", fullmatch=True),
+)
+def test_host_address_refuses_a_path(address: str, typed: tuple[str, str], path: str) -> None:
+    """A path after the address (``/status``), whatever is typed around it, is no address."""
+    before, after = typed
+    with pytest.raises(EnvoyHostError):
+        host_address(f"{before}{address}/{path}{after}")
+
+
 async def test_connection_refused(session: aiohttp.ClientSession, socket_enabled: None) -> None:
     """Nothing listening on the port: EnvoyConnectionError."""
     with socket.socket() as probe:
@@ -695,7 +746,9 @@ async def test_token_firmware_is_unsupported(
     [
         (b"<envoy_info><device>", "not valid XML"),
         (b"<envoy_info><device><sn>1</sn></device></envoy_info>", "lacks the serial or firmware"),
-        (HTML_PAGE, "lacks the serial or firmware"),
+        # Another device's page: refused for its DOCTYPE before it is parsed.
+        (HTML_PAGE, "declares a DOCTYPE"),
+        (HTML_PAGE.removeprefix(b"<!DOCTYPE html>"), "lacks the serial or firmware"),
     ],
 )
 async def test_bad_info(

@@ -17,6 +17,9 @@ from __future__ import annotations
 
 import json
 import logging
+import random
+import tracemalloc
+import xml.etree.ElementTree as ET
 from collections.abc import AsyncGenerator
 from datetime import UTC, datetime
 from typing import Any
@@ -38,13 +41,14 @@ from custom_components.enphase_envoy_legacy.envoy_client import (
 )
 from custom_components.enphase_envoy_legacy.envoy_client.numbers import MAX_SAFE_INTEGER
 from custom_components.enphase_envoy_legacy.envoy_client.parsing import (
+    MAX_INFO_BYTES,
     NOT_AN_OBJECT,
     REPORT_DATE_MAX,
     REPORT_DATE_MIN,
     SERIAL_PATTERN,
     parse_info,
 )
-from tests.simulator import PATH_INFO, PATH_INVERTERS, PATH_PRODUCTION, EnvoySimulator
+from tests.simulator import CAPTURES, PATH_INFO, PATH_INVERTERS, PATH_PRODUCTION, EnvoySimulator
 from tests.simulator.raw import RawHttpServer, http_response
 
 CLIENT_LOGGER = "custom_components.enphase_envoy_legacy.envoy_client.client"
@@ -65,9 +69,13 @@ async def raw_server(socket_enabled: None) -> AsyncGenerator[RawHttpServer]:
         yield server
 
 
+# The serial of the Envoy of the D5.0.62 capture, the simulator's by default.
+ENVOY = parse_info((CAPTURES / "D5.0.62" / "info.xml").read_bytes()).serial
+
+
 def client_for(host: str, session: aiohttp.ClientSession) -> EnvoyClient:
     """Return a fresh client (no challenge, no log state) for the Envoy of the D5.0.62 capture."""
-    return EnvoyClient(host, "121621012167", session, request_timeout=5)
+    return EnvoyClient(host, ENVOY, session, request_timeout=5)
 
 
 def warnings_of(caplog: pytest.LogCaptureFixture) -> list[str]:
@@ -208,6 +216,54 @@ async def test_every_record_malformed_is_bad_data(
     assert await client_for(simulator.host, session).inverters() == {}
 
 
+ENVOY_RECORD = "/api/v1/production/inverters lists a record with the Envoy's own serial"
+
+
+def debugs_of(caplog: pytest.LogCaptureFixture) -> list[str]:
+    """Return the client's debug lines."""
+    return [
+        record.getMessage()
+        for record in caplog.records
+        if record.name == CLIENT_LOGGER and record.levelno == logging.DEBUG
+    ]
+
+
+@pytest.mark.parametrize(
+    "written", [str, int, lambda serial: f" {serial}\t"], ids=["text", "number", "padded"]
+)
+async def test_a_record_with_the_envoys_own_serial_is_no_inverter(
+    simulator: EnvoySimulator,
+    session: aiohttp.ClientSession,
+    caplog: pytest.LogCaptureFixture,
+    written: Any,
+) -> None:
+    """A record carrying the Envoy's serial is left out, said once at debug level.
+
+    Home Assistant keys the Envoy and each inverter by serial: such a record would collide
+    with the Envoy's own device and entities. The other records come back as they are; the
+    log says so once while the record stays (again if it comes back), and holds neither the
+    serial nor any value of the record.
+    """
+    client = EnvoyClient(simulator.host, simulator.serial, session)
+    expected = await client.inverters()
+    own = {**simulator.inverters[7], "serialNumber": written(simulator.serial)}
+    caplog.set_level(logging.DEBUG, logger=CLIENT_LOGGER)
+
+    simulator.inverters.insert(3, own)
+    for _ in range(3):
+        assert await client.inverters() == expected
+    simulator.inverters.remove(own)
+    assert await client.inverters() == expected
+    simulator.inverters.append(own)
+    assert await client.inverters() == expected
+
+    said = [r for r in caplog.records if r.name == CLIENT_LOGGER]
+    assert [(r.levelno, r.getMessage()) for r in said] == [
+        (logging.DEBUG, f"{ENVOY_RECORD}: it is no microinverter and is left out")
+    ] * 2
+    assert simulator.serial[-6:] not in caplog.text
+
+
 @pytest.mark.parametrize(
     ("date", "kept"),
     [
@@ -314,13 +370,23 @@ def bad_records(draw: st.DrawFn) -> tuple[Any, tuple[str, ...]]:
     return record, tuple(field for field in FIELDS if field in broken)
 
 
-GOOD = True
+@st.composite
+def envoy_records(draw: st.DrawFn) -> tuple[dict[str, Any], None]:
+    """Return a well-formed record carrying the Envoy's own serial (client_for's), as written."""
+    record, _ = draw(good_records())
+    record["serialNumber"] = draw(st.sampled_from([ENVOY, int(ENVOY), f" {ENVOY}\t"]))
+    return record, None
+
+
+GOOD, BAD, OWN = "good", "bad", "the Envoy's own"
 
 
 @settings(max_examples=150)
 @given(
     items=st.lists(
-        st.tuples(st.just(GOOD), good_records()) | st.tuples(st.just(not GOOD), bad_records()),
+        st.tuples(st.just(GOOD), good_records())
+        | st.tuples(st.just(BAD), bad_records())
+        | st.tuples(st.just(OWN), envoy_records()),
         max_size=12,
     )
 )
@@ -328,27 +394,32 @@ async def test_inverter_list_property(
     simulator: EnvoySimulator,
     session: aiohttp.ClientSession,
     caplog: pytest.LogCaptureFixture,
-    items: list[tuple[bool, tuple[Any, Any]]],
+    items: list[tuple[str, tuple[Any, Any]]],
 ) -> None:
-    """Any mix of good and malformed records: exactly the good ones come back.
+    """Any mix of good, malformed and Envoy's own records: exactly the good ones come back.
 
     The newest record per serial, with one warning naming the malformed fields and counting
-    their records; a list of nothing but malformed records is EnvoyBadDataError.
+    their records, and one debug line when the Envoy's own serial is listed; a list of
+    nothing but malformed records (the Envoy's own aside) is EnvoyBadDataError.
     """
     caplog.clear()
+    caplog.set_level(logging.DEBUG, logger=CLIENT_LOGGER)
     simulator.inverters = [record for _, (record, _) in items]
     expected: dict[str, EnvoyInverter] = {}
     bad_fields: set[str] = set()
     first_bad = 0
-    for position, (good, (_, outcome)) in enumerate(items):
-        if good:
+    lists_envoy = False
+    for position, (kind, (_, outcome)) in enumerate(items):
+        if kind == BAD:
+            first_bad = first_bad or position + 1
+            bad_fields.update(outcome)
+        elif kind == OWN or outcome.serial_number == ENVOY:
+            lists_envoy = True
+        else:
             known = expected.get(outcome.serial_number)
             if known is None or outcome.last_report_date >= known.last_report_date:
                 expected[outcome.serial_number] = outcome
-        else:
-            first_bad = first_bad or position + 1
-            bad_fields.update(outcome)
-    skipped = sum(1 for good, _ in items if not good)
+    skipped = sum(1 for kind, _ in items if kind == BAD)
     client = client_for(simulator.host, session)
 
     if skipped and not expected:
@@ -356,6 +427,9 @@ async def test_inverter_list_property(
             await client.inverters()
         return
     assert await client.inverters() == expected
+    said_envoy = [line for line in debugs_of(caplog) if line.startswith(ENVOY_RECORD)]
+    assert len(said_envoy) == lists_envoy
+    assert ENVOY[-6:] not in caplog.text
     warnings = warnings_of(caplog)
     if not skipped:
         assert warnings == []
@@ -419,7 +493,7 @@ async def test_production_safe_integer_bounds(
 # --- /info.xml ---------------------------------------------------------------------------
 
 
-def info_xml(serial: str = "121621012167", firmware: str = "D5.0.62", pn: str = "800") -> bytes:
+def info_xml(serial: str = ENVOY, firmware: str = "D5.0.62", pn: str = "800") -> bytes:
     """Return an /info.xml body."""
     return (
         f"<envoy_info><device><sn>{serial}</sn><pn>{pn}</pn><software>{firmware}</software>"
@@ -436,9 +510,17 @@ def info_xml(serial: str = "121621012167", firmware: str = "D5.0.62", pn: str = 
         (info_xml(firmware="R" + "9" * 5000), "malformed software"),
         (info_xml(firmware="D5.0.62\nD7.0.1"), "malformed software"),
         (info_xml(pn="8" * 65), "malformed pn"),
-        (b'<?xml version="1.0" encoding="no-such-codec"?><envoy_info/>', "not valid XML"),
-        (b'<?xml version="1.0" encoding="utf-7"?><envoy_info/>', "not valid XML"),
-        (b"<a>" * 140_000 + b"</a>" * 140_000, "lacks the serial"),
+        # Read as the UTF-8 it is, whatever the declaration says.
+        (b'<?xml version="1.0" encoding="no-such-codec"?><envoy_info/>', "lacks the serial"),
+        (b'<?xml version="1.0" encoding="utf-7"?><envoy_info/>', "lacks the serial"),
+        (b"<a>" * 2000 + b"</a>" * 2000, "lacks the serial"),
+        (b"<a>" * 140_000 + b"</a>" * 140_000, f"more than {MAX_INFO_BYTES}"),
+        (info_xml().decode().encode("utf-16"), "not UTF-8"),
+        (info_xml().decode().encode("utf-16-le"), "holds a NUL"),
+        (info_xml().replace(b"<sn>", b"<sn>\xe9"), "not UTF-8"),
+        (info_xml().replace(b"<sn>", b"<sn>\x00"), "holds a NUL"),
+        (b'<!DOCTYPE envoy_info SYSTEM "http://example.invalid/x.dtd">' + info_xml(), "DOCTYPE"),
+        (b'<envoy_info><!ENTITY e "x"></envoy_info>', "an entity"),
     ],
     ids=[
         "serial with markdown",
@@ -449,7 +531,14 @@ def info_xml(serial: str = "121621012167", firmware: str = "D5.0.62", pn: str = 
         "part number too long",
         "unknown encoding",
         "multi-byte encoding",
+        "nested 2000 deep",
         "nested 140000 deep",
+        "UTF-16",
+        "UTF-16 without BOM",
+        "Latin-1",
+        "a NUL",
+        "an external DTD",
+        "an entity declaration",
     ],
 )
 async def test_hostile_info(
@@ -459,6 +548,180 @@ async def test_hostile_info(
     raw_server.answers = [http_response(body, headers=[(b"Content-Type", b"text/xml")])]
     with pytest.raises(EnvoyBadDataError, match=message):
         await client_for(raw_server.host, session).info()
+
+
+# What a real Envoy writes there: each capture's /info.xml.
+REAL_INFO = [path.read_bytes() for path in sorted(CAPTURES.glob("*/info.xml"))]
+
+
+def billion_laughs(levels: int = 10) -> bytes:
+    """Return the classic entity-expansion body: each entity is ten of the one before.
+
+    Under 900 bytes, it expands to 10^levels times "lol" (expat stops it at its input
+    amplification limit, after building tens of megabytes of text).
+    """
+    entities = b'<!ENTITY lol0 "lol">' + b"".join(
+        b'<!ENTITY lol%d "%s">' % (level, b"&lol%d;" % (level - 1) * 10)
+        for level in range(1, levels)
+    )
+    return (
+        b'<?xml version="1.0"?><!DOCTYPE envoy_info [' + entities + b"]><envoy_info><device>"
+        b"<sn>&lol%d;</sn><software>D5.0.62</software></device></envoy_info>" % (levels - 1)
+    )
+
+
+def unclosed_tags(size: int) -> bytes:
+    """Return ``size`` bytes of opening tags never closed (expat builds a tree of them)."""
+    return (b"<a>" * (size // 3 + 1))[:size]
+
+
+@pytest.fixture
+def parser_given(monkeypatch: pytest.MonkeyPatch) -> list[bytes]:
+    """Return what every XML parser is given from now on (as bytes), in order.
+
+    xml.etree's parsing functions make their parser from ``ElementTree.XMLParser``.
+    """
+    given: list[bytes] = []
+
+    class Noting(ET.XMLParser):
+        def feed(self, data: bytes | str) -> None:
+            given.append(data.encode() if isinstance(data, str) else data)
+            super().feed(data)
+
+    monkeypatch.setattr(ET, "XMLParser", Noting)
+    return given
+
+
+def test_info_entity_expansion_is_refused_before_parsing(parser_given: list[bytes]) -> None:
+    """A "billion laughs" DTD: refused before the parser sees it, in next to no memory.
+
+    Less than parsing a real /info.xml takes, where parsing it took tens of megabytes.
+    """
+    real = REAL_INFO[0]
+    hostile = billion_laughs()
+    tracemalloc.start()
+    try:
+        parse_info(real)
+        _, real_peak = tracemalloc.get_traced_memory()
+        tracemalloc.reset_peak()
+        with pytest.raises(EnvoyBadDataError) as raised:
+            parse_info(hostile)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert peak < real_peak, f"{len(hostile)} bytes: peak {peak} B, a real /info.xml {real_peak} B"
+    assert len(parser_given) == 1
+    assert "declares a DOCTYPE or an entity" in str(raised.value)
+
+
+def test_parse_info_takes_no_more_than_its_cap(parser_given: list[bytes]) -> None:
+    """A real /info.xml padded to the cap is read; one byte more is refused unparsed."""
+    real = REAL_INFO[0]
+    padded = real + b" " * (MAX_INFO_BYTES - len(real))
+    assert parse_info(padded) == parse_info(real)
+    parser_given.clear()
+    with pytest.raises(EnvoyBadDataError, match=f"{MAX_INFO_BYTES + 1} bytes, more than"):
+        parse_info(padded + b" ")
+    assert parser_given == []
+
+
+def plain_response(body: bytes, *, announced: bool) -> bytes:
+    """Return a 200 answer with this body, its length announced or not (read to the end)."""
+    if announced:
+        return http_response(body, headers=[(b"Content-Type", b"text/xml")])
+    return b"HTTP/1.1 200 OK\r\nContent-Type: text/xml\r\nConnection: close\r\n\r\n" + body
+
+
+NOT_FOUND = http_response(b"Page Not Found", status=b"404 Not Found")
+
+
+@pytest.mark.parametrize("announced", [True, False], ids=["announced", "read to the end"])
+@pytest.mark.parametrize("fallback", [False, True], ids=["/info.xml", "/info"])
+async def test_info_reads_no_more_than_its_cap(
+    raw_server: RawHttpServer,
+    session: aiohttp.ClientSession,
+    parser_given: list[bytes],
+    announced: bool,
+    fallback: bool,
+) -> None:
+    """1 MiB of unclosed tags on /info.xml (or /info): refused, the parser never given it."""
+    body = unclosed_tags(MAX_BODY_BYTES)
+    raw_server.answers = [
+        *([NOT_FOUND] if fallback else []),
+        plain_response(body, announced=announced),
+    ]
+    with pytest.raises(EnvoyBadDataError) as raised:
+        await client_for(raw_server.host, session).info()
+    given = [len(data) for data in parser_given]
+    assert all(size <= MAX_INFO_BYTES for size in given), f"the parser was given {given} bytes"
+    assert f"more than {MAX_INFO_BYTES}" in str(raised.value)
+    assert [line.split()[1] for line in raw_server.requests] == [
+        *([b"/info.xml"] if fallback else []),
+        b"/info" if fallback else b"/info.xml",
+    ]
+
+
+@st.composite
+def info_bodies(draw: st.DrawFn) -> tuple[bytes, bool | None]:
+    """Return a body for /info.xml of any size up to four caps, and whether it is an identity.
+
+    None: it may or may not be. A real /info.xml padded to any size is one as long as it
+    fits the cap; with a DOCTYPE, or in UTF-16, it is none.
+    """
+    size = draw(st.integers(0, 4 * MAX_INFO_BYTES))
+    kind = draw(st.integers(0, 4))
+    if kind == 0:  # any bytes
+        return random.Random(draw(st.integers(0, 2**32))).randbytes(size), None
+    real = draw(st.sampled_from(REAL_INFO))
+    if kind == 1:  # a real one, padded to any size
+        padded = real + b" " * max(0, size - len(real))
+        return padded, len(padded) <= MAX_INFO_BYTES
+    if kind == 2:  # a real one declaring entities, or a DTD
+        declaration = draw(
+            st.sampled_from([b"<!DOCTYPE envoy_info>", b'<!DOCTYPE e [<!ENTITY x "y">]>'])
+        )
+        at = real.index(b"<envoy_info>")
+        declared = real[:at] + declaration + real[at:]
+        if draw(st.booleans()):  # in UTF-16, which expat detects without a BOM too
+            encoding = draw(st.sampled_from(["utf-16", "utf-16-be", "utf-16-le"]))
+            return declared.decode().encode(encoding), False
+        return declared + b" " * max(0, size - len(declared)), False
+    if kind == 3:  # a real one in UTF-16
+        encoding = draw(st.sampled_from(["utf-16", "utf-16-be", "utf-16-le"]))
+        return real.decode().encode(encoding), False
+    return draw(xml_bodies) + unclosed_tags(size), None
+
+
+@settings(max_examples=150)
+@given(drawn=info_bodies(), announced=st.booleans())
+async def test_any_info_body_is_an_identity_or_the_clients_error(
+    raw_server: RawHttpServer,
+    session: aiohttp.ClientSession,
+    parser_given: list[bytes],
+    drawn: tuple[bytes, bool | None],
+    announced: bool,
+) -> None:
+    """Any body to /info.xml, of any size up to four caps: an EnvoyInfo or the client's error.
+
+    Never another exception; the parser is given nothing but UTF-8 text of at most the cap,
+    without a DOCTYPE or an entity declaration.
+    """
+    parser_given.clear()
+    body, identity = drawn
+    raw_server.answers = [plain_response(body, announced=announced)]
+    try:
+        result: object = await client_for(raw_server.host, session).info()
+    except EnvoyError:
+        assert identity is not True
+    else:
+        assert identity is not False
+        assert_typed(result)
+    for data in parser_given:
+        assert len(data) <= MAX_INFO_BYTES
+        text = data.decode()  # UTF-8, which the parser reads it as: no NUL to make it UTF-16
+        assert "\0" not in text
+        assert "<!DOCTYPE" not in text
+        assert "<!ENTITY" not in text
 
 
 @pytest.mark.parametrize(

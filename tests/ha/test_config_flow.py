@@ -15,6 +15,7 @@ from pytest_homeassistant_custom_component.common import MockConfigEntry
 from pytest_homeassistant_custom_component.typing import ClientSessionGenerator
 
 from custom_components.enphase_envoy_legacy.const import CONF_SERIAL, DOMAIN
+from tests.helpers import ENGLISH
 from tests.simulator import PATH_INFO, PATH_INVERTERS, PATH_PRODUCTION, EnvoySimulator
 
 pytestmark = pytest.mark.usefixtures("mock_setup_entry")
@@ -129,6 +130,42 @@ async def test_user_flow_errors_then_recovery(
     assert result["data"] == good
 
 
+TYPED_HOSTS = ["http://{host}/", "HTTP://{host}", "{host}/", " http://{host}// "]
+
+
+@pytest.mark.parametrize("typed", TYPED_HOSTS)
+async def test_user_flow_stores_the_address_alone(
+    hass: HomeAssistant, simulator: EnvoySimulator, typed: str
+) -> None:
+    """A scheme and trailing slashes typed around the address are not stored."""
+    result = await hass.config_entries.flow.async_init(DOMAIN, context={"source": SOURCE_USER})
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"],
+        {CONF_HOST: typed.format(host=simulator.host), CONF_SERIAL: simulator.serial},
+    )
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    assert result["data"] == {CONF_HOST: simulator.host, CONF_SERIAL: simulator.serial}
+
+
+PATHS = ["http://{host}/status", "{host}/status", "http://{host}/info.xml/"]
+
+
+@pytest.mark.parametrize("typed", PATHS)
+async def test_user_flow_refuses_a_path(
+    hass: HomeAssistant, simulator: EnvoySimulator, typed: str
+) -> None:
+    """A path after the address is refused on the host field, asking for the address only."""
+    result = await hass.config_entries.flow.async_init(DOMAIN, context={"source": SOURCE_USER})
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"],
+        {CONF_HOST: typed.format(host=simulator.host), CONF_SERIAL: simulator.serial},
+    )
+    assert result["type"] is FlowResultType.FORM
+    assert result["errors"] == {CONF_HOST: "invalid_host"}
+    assert "Type only the address" in ENGLISH["config"]["error"]["invalid_host"]
+    assert simulator.count() == 0
+
+
 async def test_user_flow_unexpected_error_then_recovery(
     hass: HomeAssistant, simulator: EnvoySimulator
 ) -> None:
@@ -237,6 +274,24 @@ async def test_reauth_back_to_the_derived_password(
         result["flow_id"], {CONF_USERNAME: "anything", CONF_PASSWORD: "anything"}
     )
     assert result["type"] is FlowResultType.ABORT
+    assert result["reason"] == "reauth_successful"
+    assert mock_config_entry.data == {CONF_HOST: simulator.host, CONF_SERIAL: simulator.serial}
+
+
+@pytest.mark.usefixtures("mock_setup_entry")
+async def test_reauth_keeps_the_address_alone(
+    hass: HomeAssistant, simulator: EnvoySimulator, mock_config_entry: MockConfigEntry
+) -> None:
+    """An entry that holds a host as an earlier release stored it keeps the address alone."""
+    mock_config_entry.add_to_hass(hass)
+    hass.config_entries.async_update_entry(
+        mock_config_entry,
+        data={**mock_config_entry.data, CONF_HOST: f"http://{simulator.host}/"},
+    )
+    result = await mock_config_entry.start_reauth_flow(hass)
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], {CONF_USERNAME: "anything", CONF_PASSWORD: "anything"}
+    )
     assert result["reason"] == "reauth_successful"
     assert mock_config_entry.data == {CONF_HOST: simulator.host, CONF_SERIAL: simulator.serial}
 

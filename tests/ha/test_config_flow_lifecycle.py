@@ -255,7 +255,10 @@ async def test_discovery_of_known_envoy(
 async def test_reconfigure(
     hass: HomeAssistant, simulator: EnvoySimulator, init_integration: MockConfigEntry
 ) -> None:
-    """The host can change; a failing address shows an error and can be corrected."""
+    """The host can change; a failing address shows an error and can be corrected.
+
+    The stored host is the address alone, as when the entry was added.
+    """
     result = await init_integration.start_reconfigure_flow(hass)
     assert result["type"] is FlowResultType.FORM
     assert result["step_id"] == "reconfigure"
@@ -269,13 +272,19 @@ async def test_reconfigure(
     assert result["errors"] == {"base": "connection_refused"}
     assert init_integration.data[CONF_HOST] == simulator.host
 
-    new_host = f"http://{simulator.host}/"
     result = await hass.config_entries.flow.async_configure(
-        result["flow_id"], {CONF_HOST: f" {new_host} "}
+        result["flow_id"], {CONF_HOST: f"{simulator.host}/status"}
+    )
+    assert result["type"] is FlowResultType.FORM
+    assert result["errors"] == {CONF_HOST: "invalid_host"}
+
+    # Stored as the address alone, without what was typed around it.
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], {CONF_HOST: f" http://{simulator.host}/ "}
     )
     assert result["type"] is FlowResultType.ABORT
     assert result["reason"] == "reconfigure_successful"
-    assert init_integration.data[CONF_HOST] == new_host
+    assert init_integration.data[CONF_HOST] == simulator.host
     await hass.async_block_till_done()
     assert init_integration.state is ConfigEntryState.LOADED
 

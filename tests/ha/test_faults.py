@@ -579,3 +579,52 @@ async def test_one_inverter_record_in_milliseconds(
     assert {entity_id.rpartition("_inverters_")[0] for entity_id in changed - broken_entities} == {
         f"sensor.envoy_{SERIAL}"
     }
+
+
+@pytest.mark.usefixtures("entity_registry_enabled_by_default")
+async def test_an_inverter_record_with_the_envoys_serial(
+    hass: HomeAssistant,
+    simulator: EnvoySimulator,
+    mock_config_entry: MockConfigEntry,
+    entity_registry: er.EntityRegistry,
+    device_registry: dr.DeviceRegistry,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """An inverter record carrying the Envoy's own serial collides with nothing.
+
+    Home Assistant keys the Envoy's device and entities by its serial, and each inverter's
+    by the inverter's: such a record would make a second device of the Envoy, via itself, and
+    entities on the Envoy's ids. It is no inverter: the entry loads, the Envoy's device and
+    entities are its own, the site totals and every other inverter show as they come.
+    """
+    others = list(simulator.inverters)
+    simulator.inverters.insert(2, {**others[0], "serialNumber": simulator.serial})
+    mock_config_entry.add_to_hass(hass)
+    await hass.config_entries.async_setup(mock_config_entry.entry_id)
+    await hass.async_block_till_done()
+
+    assert mock_config_entry.state is ConfigEntryState.LOADED
+    assert not [
+        record.getMessage()
+        for record in caplog.records
+        if record.levelno >= logging.ERROR
+        or (record.name.startswith(LOGGER_NAME) and record.levelno >= logging.WARNING)
+    ]
+    envoy = device(device_registry, mock_config_entry, simulator.serial)
+    assert envoy is not None
+    assert envoy.via_device_id is None
+    devices = dr.async_entries_for_config_entry(device_registry, mock_config_entry.entry_id)
+    assert sorted(serial for d in devices for _, serial in d.identifiers) == sorted(
+        [simulator.serial, *(record["serialNumber"] for record in others)]
+    )
+    assert {d.via_device_id for d in devices if d.id != envoy.id} == {envoy.id}
+    serial_of = {d.id: serial for d in devices for _, serial in d.identifiers}
+    for entry in er.async_entries_for_config_entry(entity_registry, mock_config_entry.entry_id):
+        assert entry.unique_id.startswith(f"{serial_of[entry.device_id]}_"), entry.entity_id
+
+    assert state(hass, f"sensor.envoy_{SERIAL}_inverters_listed") == str(len(others))
+    lifetime = simulator.production["wattHoursLifetime"] / 1000
+    assert float(state(hass, LIFETIME)) == pytest.approx(lifetime)
+    for record in others:
+        power = state(hass, f"sensor.inverter_{record['serialNumber']}_current_power")
+        assert power == str(record["lastReportWatts"])

@@ -5,7 +5,7 @@ Digest is aiohttp's ``DigestAuthMiddleware``; the user the Envoy accepted can be
 restored across restarts (``EnvoyClient.auth_state`` and ``EnvoyClient.restore_auth``).
 """
 
-from .addressing import base_url
+from .addressing import base_url, host_address
 from .client import EnvoyClient
 from .credentials import credentials_of, installer_password
 from .exceptions import (
@@ -64,5 +64,6 @@ __all__ = [
     "EnvoyUnsupportedFirmwareError",
     "base_url",
     "credentials_of",
+    "host_address",
     "installer_password",
 ]

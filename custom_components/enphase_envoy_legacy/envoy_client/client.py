@@ -25,6 +25,7 @@ from .models import (
     EnvoyProduction,
 )
 from .parsing import (
+    MAX_INFO_BYTES,
     PATH_INFO,
     PATH_INFO_FALLBACK,
     PATH_INVERTERS,
@@ -77,8 +78,11 @@ class EnvoyClient:
             request_timeout=request_timeout,
             name=name,
         )
+        self._serial = serial
         # What the last inverter list had malformed (records skipped, fields), to log it once.
         self._skipped: tuple[int, tuple[str, ...]] | None = None
+        # Whether the last inverter list carried the Envoy's own serial, to say it once.
+        self._lists_envoy = False
 
     @property
     def url(self) -> str:
@@ -107,13 +111,14 @@ class EnvoyClient:
     async def info(self) -> EnvoyInfo:
         """Read ``/info.xml``, or ``/info`` where that is missing (404).
 
-        Raise EnvoyUnsupportedFirmwareError on token firmware.
+        No more than MAX_INFO_BYTES of either is read (EnvoyBadDataError beyond). Raise
+        EnvoyUnsupportedFirmwareError on token firmware.
         """
         path = PATH_INFO
-        reply = await self._transport.get(path)
+        reply = await self._transport.get(path, limit=MAX_INFO_BYTES)
         if reply.status == HTTPStatus.NOT_FOUND:
             path = PATH_INFO_FALLBACK
-            reply = await self._transport.get(path)
+            reply = await self._transport.get(path, limit=MAX_INFO_BYTES)
         if reply.status != HTTPStatus.OK:
             raise EnvoyConnectionError(f"{path} answered HTTP {reply.status}")
         info = parse_info(reply.body)
@@ -164,11 +169,21 @@ class EnvoyClient:
         Malformed records are skipped (see :func:`parse_inverters`) with one warning that
         names the fields and counts the records; while the same fields of as many records
         stay malformed, later reads say so at debug level only, and one info line says when
-        every record is whole again. No value of a record goes into the log.
+        every record is whole again. A record carrying the Envoy's own serial is left out
+        too, said once at debug level while the list carries it. No value of a record goes
+        into the log, nor the serial.
         """
-        inverters, skipped = parse_inverters(await self._transport.get_api(PATH_INVERTERS))
-        self._log_skipped(skipped)
-        return inverters
+        body = await self._transport.get_api(PATH_INVERTERS)
+        listed = parse_inverters(body, self._serial)
+        self._log_skipped(listed.skipped)
+        if listed.lists_envoy and not self._lists_envoy:
+            _LOGGER.debug(
+                "%s lists a record with the Envoy's own serial: it is no microinverter and is "
+                "left out",
+                PATH_INVERTERS,
+            )
+        self._lists_envoy = listed.lists_envoy
+        return listed.inverters
 
     def _log_skipped(self, skipped: SkippedRecords | None) -> None:
         """Log the malformed records of an inverter list, once while they stay the same."""

@@ -47,6 +47,15 @@ SERIAL_PATTERN: Final = re.compile(r"[A-Za-z0-9]{1,20}")
 REPORT_DATE_MIN: Final = 946_684_800
 REPORT_DATE_MAX: Final = 4_102_444_800
 
+# The most /info.xml (or /info) may be: a real one is under 2 KiB (1,132 to 1,809 bytes in the
+# captures); 16 KiB leaves room for firmware that lists more packages while bounding what the
+# parser builds, about 100 bytes per byte of unclosed tags (1 MiB of them took 100 MB).
+MAX_INFO_BYTES: Final = 16 * 1024
+# What no Envoy's /info.xml declares, refused before parsing: xml.etree cannot turn entity
+# expansion off, and expat expands entities up to its amplification limit only (843 bytes of
+# a "billion laughs" took 45 MB).
+_XML_DECLARATIONS: Final = ("<!DOCTYPE", "<!ENTITY")
+
 # A firmware string or part number longer than this is not an Envoy's.
 _MAX_INFO_TEXT: Final = 64
 # An error message quotes a value of the answer up to this length (in its repr).
@@ -134,14 +143,25 @@ def _info_text(root: ET.Element, path: str) -> str | None:
 
 
 def parse_info(body: bytes) -> EnvoyInfo:
-    """Parse ``/info.xml``."""
+    """Parse ``/info.xml``.
+
+    Refused before parsing: a body larger than MAX_INFO_BYTES, one that is not UTF-8 (as every
+    Envoy writes it) or holds a NUL, one that declares a document type or an entity. The
+    parser reads the text checked, as UTF-8, whatever encoding its XML declaration names.
+    """
+    if len(body) > MAX_INFO_BYTES:
+        raise EnvoyBadDataError(f"{PATH_INFO} is {len(body)} bytes, more than {MAX_INFO_BYTES}")
     try:
-        # The body is capped at MAX_BODY_BYTES and Python's expat refuses entity expansion
-        # attacks (billion laughs) since expat 2.4.1: stdlib parsing is safe here. An
-        # encoding declaration Python does not know raises LookupError, one that expat cannot
-        # use (more than one byte per character, such as UTF-7) ValueError.
-        root = ET.fromstring(body)  # noqa: S314
-    except (ET.ParseError, LookupError, ValueError) as err:
+        text = body.decode()
+    except UnicodeDecodeError as err:
+        raise EnvoyBadDataError(f"{PATH_INFO} is not UTF-8 text") from err
+    if "\0" in text:  # no XML holds one, and expat would take text with NULs for UTF-16
+        raise EnvoyBadDataError(f"{PATH_INFO} holds a NUL character")
+    if any(declaration in text for declaration in _XML_DECLARATIONS):
+        raise EnvoyBadDataError(f"{PATH_INFO} declares a DOCTYPE or an entity")
+    try:
+        root = ET.fromstring(text)  # noqa: S314 - checked above: size, no DOCTYPE, no entity
+    except ET.ParseError as err:
         raise EnvoyBadDataError(f"{PATH_INFO} is not valid XML: {err}") from err
     serial = _info_text(root, "device/sn")
     firmware = _info_text(root, "device/software")
@@ -261,19 +281,34 @@ class SkippedRecords:
     """The position of the first skipped record in the list, from 0."""
 
 
-def parse_inverters(body: bytes) -> tuple[dict[str, EnvoyInverter], SkippedRecords | None]:
+@dataclass(frozen=True, slots=True, kw_only=True)
+class InverterList:
+    """What an inverter list holds: the inverters, and what was left out of them."""
+
+    inverters: dict[str, EnvoyInverter]
+    """The inverters' last reports, by serial number."""
+    skipped: SkippedRecords | None
+    """The malformed records (None: none)."""
+    lists_envoy: bool
+    """Whether a well-formed record carried the Envoy's own serial (left out)."""
+
+
+def parse_inverters(body: bytes, envoy_serial: str) -> InverterList:
     """Parse ``/api/v1/production/inverters`` into records by serial number.
 
     An inverter listed twice keeps its most recent report. A malformed record (a field
     missing or of the wrong type, a number beyond JSON's safe integers, a ``lastReportDate``
     outside ``REPORT_DATE_MIN`` to ``REPORT_DATE_MAX``, a serial that does not match
-    ``SERIAL_PATTERN``, a record that is not an object) is skipped and described in the
-    second value (None when no record was skipped); the other records are kept.
+    ``SERIAL_PATTERN``, a record that is not an object) is skipped and described in
+    ``skipped``; the other records are kept. A record carrying ``envoy_serial``, the Envoy's
+    own serial, is no microinverter (whoever keys devices by serial would give the Envoy a
+    second self): it is left out, as if it were not listed, and ``lists_envoy`` says so.
 
-    A list whose every record is malformed raises EnvoyBadDataError: it is no list of
-    inverters at all. Returning it empty would pass for the empty list some firmware answers
-    at night, for which the integration keeps the last records as they were: those would
-    then stand for current ones for as long as the Envoy answers garbage.
+    A list whose every record is malformed (the Envoy's own aside) raises
+    EnvoyBadDataError: it is no list of inverters at all. Returning it empty would pass for
+    the empty list some firmware answers at night, for which the integration keeps the last
+    records as they were: those would then stand for current ones for as long as the Envoy
+    answers garbage.
     """
     payload = parse_json(body, PATH_INVERTERS)
     if not isinstance(payload, list):
@@ -282,6 +317,7 @@ def parse_inverters(body: bytes) -> tuple[dict[str, EnvoyInverter], SkippedRecor
     bad: set[str] = set()
     skipped = 0
     first = -1
+    lists_envoy = False
     for position, record in enumerate(payload):
         inverter = _parse_inverter(record)
         if isinstance(inverter, tuple):
@@ -289,17 +325,22 @@ def parse_inverters(body: bytes) -> tuple[dict[str, EnvoyInverter], SkippedRecor
             skipped += 1
             first = position if first < 0 else first
             continue
+        if inverter.serial_number == envoy_serial:
+            lists_envoy = True
+            continue
         known = inverters.get(inverter.serial_number)
         if known is None or inverter.last_report_date >= known.last_report_date:
             inverters[inverter.serial_number] = inverter
     if not skipped:
-        return inverters, None
+        return InverterList(inverters=inverters, skipped=None, lists_envoy=lists_envoy)
     fields = tuple(field for field in (*_INVERTER_FIELDS, NOT_AN_OBJECT) if field in bad)
     if not inverters:
         raise EnvoyBadDataError(
             f"{PATH_INVERTERS}: every one of its {skipped} records is malformed "
             f"({', '.join(fields)})"
         )
-    return inverters, SkippedRecords(
-        skipped=skipped, listed=len(payload), fields=fields, first=first
+    return InverterList(
+        inverters=inverters,
+        skipped=SkippedRecords(skipped=skipped, listed=len(payload), fields=fields, first=first),
+        lists_envoy=lists_envoy,
     )

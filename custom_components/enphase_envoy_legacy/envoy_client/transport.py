@@ -173,9 +173,12 @@ class EnvoyTransport:
             self._middlewares[login] = middleware
         return middleware
 
-    async def get(self, path: str) -> Reply:
-        """GET a path without credentials (a page every Envoy serves openly)."""
-        return await self._get(path, None)
+    async def get(self, path: str, *, limit: int = MAX_BODY_BYTES) -> Reply:
+        """GET a path without credentials (a page every Envoy serves openly).
+
+        A body of more than ``limit`` bytes is EnvoyBadDataError, read no further.
+        """
+        return await self._get(path, None, limit)
 
     async def get_api(self, path: str) -> bytes:
         """GET an API path, authenticating with the first user the Envoy accepts.
@@ -185,7 +188,7 @@ class EnvoyTransport:
         """
         refused = 0
         while True:
-            reply = await self._get(path, self._middleware())
+            reply = await self._get(path, self._middleware(), MAX_BODY_BYTES)
             if reply.status == HTTPStatus.OK:
                 if path in self._protected:
                     self._accepted = True
@@ -219,7 +222,7 @@ class EnvoyTransport:
         Sent with the Digest credentials of the inverters (the accepted user); a 401 that
         comes back refuses no user: the endpoint is not there for this Envoy.
         """
-        reply = await self._get(path, self._middleware())
+        reply = await self._get(path, self._middleware(), MAX_BODY_BYTES)
         if reply.status == HTTPStatus.OK:
             if path.partition("?")[0] in self._protected:
                 self._accepted = True
@@ -248,8 +251,8 @@ class EnvoyTransport:
             self._protected.add(request.url.path)
         return response
 
-    async def _get(self, path: str, digest: DigestAuthMiddleware | None) -> Reply:
-        """GET a path; return the status, the body for 200 (capped in size), the challenge.
+    async def _get(self, path: str, digest: DigestAuthMiddleware | None, limit: int) -> Reply:
+        """GET a path; return the status, the body for 200 (``limit`` bytes at most), the challenge.
 
         When the Envoy reset a connection and the request failed anyway (aiohttp's one new
         try went to a kept-alive connection too: the middleware's answer to a challenge), it
@@ -258,13 +261,13 @@ class EnvoyTransport:
         """
         self._reset = False
         try:
-            return await self._send(path, digest)
+            return await self._send(path, digest, limit)
         except EnvoyConnectionError:
             if not self._reset or self._connection_close:
                 raise
         self._connection_close = True
         try:
-            reply = await self._send(path, digest)
+            reply = await self._send(path, digest, limit)
         except EnvoyConnectionError:
             self._connection_close = False
             raise
@@ -283,7 +286,7 @@ class EnvoyTransport:
             path,
         )
 
-    async def _send(self, path: str, digest: DigestAuthMiddleware | None) -> Reply:
+    async def _send(self, path: str, digest: DigestAuthMiddleware | None, limit: int) -> Reply:
         """Send one GET (and what aiohttp and the middleware send again) and read the reply."""
         path, _, query = path.partition("?")
         url = self._base.with_path(path).with_query(query)
@@ -304,7 +307,7 @@ class EnvoyTransport:
                 challenge = response.headers.get(hdrs.WWW_AUTHENTICATE, "")
                 if response.status != HTTPStatus.OK:
                     return Reply(response.status, b"", challenge)
-                return Reply(response.status, await _read_capped(response, path), challenge)
+                return Reply(response.status, await _read_capped(response, path, limit), challenge)
         except TimeoutError as err:
             raise EnvoyTimeoutError(f"{path}: no answer within {self._timeout.total} s") from err
         except aiohttp.ClientConnectorDNSError as err:
@@ -325,17 +328,17 @@ class EnvoyTransport:
             ) from err
 
 
-async def _read_capped(response: aiohttp.ClientResponse, path: str) -> bytes:
-    """Read a body, refusing anything larger than MAX_BODY_BYTES."""
-    if (response.content_length or 0) > MAX_BODY_BYTES:
+async def _read_capped(response: aiohttp.ClientResponse, path: str, limit: int) -> bytes:
+    """Read a body, refusing anything larger than ``limit`` bytes."""
+    if (response.content_length or 0) > limit:
         raise EnvoyBadDataError(
-            f"{path} announced {response.content_length} bytes, more than {MAX_BODY_BYTES}"
+            f"{path} announced {response.content_length} bytes, more than {limit}"
         )
     chunks: list[bytes] = []
     size = 0
     async for chunk in response.content.iter_chunked(64 * 1024):
         size += len(chunk)
-        if size > MAX_BODY_BYTES:
-            raise EnvoyBadDataError(f"{path} sent more than {MAX_BODY_BYTES} bytes")
+        if size > limit:
+            raise EnvoyBadDataError(f"{path} sent more than {limit} bytes")
         chunks.append(chunk)
     return b"".join(chunks)
