@@ -77,11 +77,17 @@ def test_abort_reasons() -> None:
     """Every abort reason has its text, and every text is used."""
     used = set(re.findall(r'reason="(\w+)"', _source("config_flow.py")))
     assert used | HELPER_ABORTS == set(EN["config"]["abort"])
+    fix_flow = EN["issues"]["envoy_replaced"]["fix_flow"]
+    assert set(re.findall(r'reason="(\w+)"', _source("repairs.py"))) == set(fix_flow["abort"])
+    assert set(re.findall(r'step_id="(\w+)"', _source("repairs.py"))) == set(fix_flow["step"])
+
+
+FIXABLE = {"envoy_replaced"}
 
 
 def test_exception_and_issue_translations() -> None:
     """Every translated exception and repair issue has its text, and every text is used."""
-    modules = ("coordinator.py", "errors.py", "issues.py", "__init__.py")
+    modules = ("coordinator.py", "errors.py", "repairs.py", "__init__.py")
     source = "".join(_source(module) for module in modules)
     used = set(re.findall(r'translation_key="(\w+)"', source))
     # A failed poll raises the reason of the client's error (errors.py).
@@ -89,8 +95,10 @@ def test_exception_and_issue_translations() -> None:
     used |= set(Reason)
     assert used == set(EN["exceptions"]) | set(EN["issues"])
     assert not set(EN["exceptions"]) & set(EN["issues"])
-    for issue in EN["issues"].values():
-        assert set(issue) == {"title", "description"}
+    # A fixable issue says it all in its fix flow; the others in a description.
+    assert source.count("is_fixable=True") == len(FIXABLE)
+    for key, issue in EN["issues"].items():
+        assert set(issue) == ({"title", "fix_flow"} if key in FIXABLE else {"title", "description"})
 
 
 def test_no_core_references() -> None:

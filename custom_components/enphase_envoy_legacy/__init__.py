@@ -8,8 +8,8 @@ from homeassistant.helpers import device_registry as dr
 
 from .const import CONF_SERIAL, DOMAIN, LOGGER
 from .coordinator import EnvoyLegacyConfigEntry, EnvoyLegacyCoordinator
-from .issues import remove_issues
 from .naming import entry_title, legacy_title
+from .repairs import remove_issues
 from .store import EntryStore
 
 PLATFORMS: list[Platform] = [Platform.BINARY_SENSOR, Platform.SENSOR]

@@ -7,9 +7,8 @@ from collections.abc import Mapping
 from typing import Any
 
 import voluptuous as vol
-from homeassistant.config_entries import SOURCE_RECONFIGURE, ConfigFlow, ConfigFlowResult
+from homeassistant.config_entries import ConfigFlow, ConfigFlowResult
 from homeassistant.const import CONF_HOST, CONF_PASSWORD, CONF_USERNAME
-from homeassistant.data_entry_flow import AbortFlow
 from homeassistant.helpers.aiohttp_client import async_get_clientsession
 from homeassistant.helpers.selector import TextSelector, TextSelectorConfig, TextSelectorType
 from homeassistant.helpers.service_info.zeroconf import ZeroconfServiceInfo
@@ -27,6 +26,7 @@ from .envoy_client import (
 )
 from .errors import reason
 from .naming import entry_title
+from .repairs import replace_envoy
 
 USER_SCHEMA = vol.Schema(
     {
@@ -93,6 +93,8 @@ class EnvoyLegacyConfigFlow(ConfigFlow, domain=DOMAIN):
         self._discovered: dict[str, str] = {}
         # Host and serial waiting for credentials of the user's own (async_step_credentials).
         self._refused: dict[str, str] = {}
+        # The host and serial of the Envoy that replaces this entry's (async_step_replace).
+        self._replacing: dict[str, str] = {}
 
     async def _async_validate(
         self, host: str, serial: str, credentials: tuple[str, str] | None
@@ -102,15 +104,6 @@ class EnvoyLegacyConfigFlow(ConfigFlow, domain=DOMAIN):
             host, serial, async_get_clientsession(self.hass), credentials=credentials
         )
         info = await client.info()
-        if self.source == SOURCE_RECONFIGURE:
-            # The flow is about the Envoy that answers at the new address: another one ends
-            # it, named by the serial found there (never the entry's own: its last six
-            # characters are the password). Not raising on progress: a discovery of that
-            # other Envoy waiting for confirmation must not change the answer.
-            await self.async_set_unique_id(info.serial, raise_on_progress=False)
-            self._abort_if_unique_id_mismatch(
-                reason="unique_id_mismatch", description_placeholders={"found": info.serial}
-            )
         if info.serial != serial:
             raise WrongSerialError(info.serial)
         await client.update()
@@ -137,8 +130,6 @@ class EnvoyLegacyConfigFlow(ConfigFlow, domain=DOMAIN):
             # which may hold the address or the Envoy's challenge (see errors.py).
             LOGGER.debug("Checking the Envoy failed: %s", err)
             errors["base"] = reason(err).value
-        except AbortFlow:
-            raise
         except Exception:  # noqa: BLE001 - anything else must still end in a form, not a crash
             LOGGER.exception("Unexpected error while validating the Envoy")
             errors["base"] = "unknown"
@@ -289,7 +280,7 @@ class EnvoyLegacyConfigFlow(ConfigFlow, domain=DOMAIN):
     async def async_step_reconfigure(
         self, user_input: dict[str, Any] | None = None
     ) -> ConfigFlowResult:
-        """Change the Envoy's address; refuse another Envoy."""
+        """Change the Envoy's address; another Envoy there may replace this one."""
         errors: dict[str, str] = {}
         placeholders: dict[str, str] = {}
         entry = self._get_reconfigure_entry()
@@ -300,6 +291,12 @@ class EnvoyLegacyConfigFlow(ConfigFlow, domain=DOMAIN):
             )
             if info is not None:
                 return self.async_update_reload_and_abort(entry, data_updates={CONF_HOST: host})
+            if (found := placeholders.get("found")) is not None:
+                # Another Envoy answers there: read it as itself, then offer to replace.
+                new, errors, placeholders = await self._async_try(host, found)
+                if new is not None:
+                    self._replacing = {CONF_HOST: host, CONF_SERIAL: found}
+                    return await self.async_step_replace()
         return self.async_show_form(
             step_id="reconfigure",
             data_schema=self.add_suggested_values_to_schema(
@@ -307,4 +304,23 @@ class EnvoyLegacyConfigFlow(ConfigFlow, domain=DOMAIN):
             ),
             errors=errors,
             description_placeholders={"serial": entry.data[CONF_SERIAL], **placeholders},
+        )
+
+    async def async_step_replace(
+        self, user_input: dict[str, Any] | None = None
+    ) -> ConfigFlowResult:
+        """Confirm that the Envoy found replaces this entry's, whose history it continues."""
+        entry = self._get_reconfigure_entry()
+        old, new = entry.data[CONF_SERIAL], self._replacing[CONF_SERIAL]
+        if (other := self.hass.config_entries.async_entry_for_domain_unique_id(DOMAIN, new)) and (
+            other.entry_id != entry.entry_id
+        ):
+            return self.async_abort(
+                reason="replacement_configured", description_placeholders={"found": new}
+            )
+        if user_input is not None:
+            updates = replace_envoy(self.hass, entry, new, self._replacing[CONF_HOST])
+            return self.async_update_reload_and_abort(entry, reason="replaced", **updates)
+        return self.async_show_form(
+            step_id="replace", description_placeholders={"old": old, "new": new}
         )

@@ -25,9 +25,9 @@ from .envoy_client import (
     credentials_of,
 )
 from .errors import translated
-from .issues import Repairs
 from .model import RECHECK, Site, Snapshot, WrongEnvoyError
 from .naming import entry_tag
+from .repairs import Repairs
 from .signals import async_signal
 from .store import EntryStore
 
@@ -62,6 +62,7 @@ class EnvoyLegacyCoordinator(DataUpdateCoordinator[Snapshot]):
         self.site = Site(self.serial, self.tag)
         self.repairs = Repairs(hass, self.serial)
         self.device_id = ""  # the Envoy's device, once its identity is known
+        self._devices = lambda: inverter_devices(hass, entry.entry_id, self.serial).keys()
         self.next_poll: datetime | None = None
         self._auth_failures = 0
         self._signalled_success = True  # the health the inverter entities last heard of
@@ -88,23 +89,23 @@ class EnvoyLegacyCoordinator(DataUpdateCoordinator[Snapshot]):
         now = dt_util.now()
         self.next_poll = now + self.update_interval  # unless the poll says otherwise
         try:
-            snapshot = await self.site.poll(self.client, now, self._inverter_devices)
+            snapshot = await self.site.poll(self.client, now, self._devices)
         except (EnvoyError, WrongEnvoyError) as err:
             failure = self._failure(err, first=self.data is None)
-            definite = isinstance(err, WrongEnvoyError | EnvoyUnsupportedFirmwareError)
-            if definite or not isinstance(failure, UpdateFailed):
-                raise failure from err
             # Brief trouble is no event: the last values stay while they are young enough.
-            if (held := self.site.hold(now)) is None:
+            definite = isinstance(err, WrongEnvoyError | EnvoyUnsupportedFirmwareError)
+            held = (
+                None if definite or failure.__class__ is not UpdateFailed else self.site.hold(now)
+            )
+            if held is None:
                 raise failure from err
             return held
         self._auth_failures = 0
         if snapshot.info is not None:
             self._identified(snapshot.info)
         if snapshot.forgotten:
-            devices = inverter_devices(self.hass, self.config_entry.entry_id, self.serial)
             entry_id = self.config_entry.entry_id
-            forget_inverters(self.hass, entry_id, devices, snapshot.forgotten, self.tag)
+            forget_inverters(self.hass, entry_id, self.serial, snapshot.forgotten, self.tag)
         self.repairs.apply(snapshot, now)
         self.next_poll = snapshot.next_poll
         self.update_interval = max(snapshot.next_poll - now, timedelta(seconds=1))
@@ -114,6 +115,7 @@ class EnvoyLegacyCoordinator(DataUpdateCoordinator[Snapshot]):
     def _failure(self, err: EnvoyError | WrongEnvoyError, *, first: bool) -> Exception:
         """Map an error to Home Assistant's, in one place: a translated reason, no secret."""
         if isinstance(err, WrongEnvoyError):
+            self.repairs.replaced(self.config_entry.entry_id, err.serial)
             return UpdateFailed(translation_domain=DOMAIN, translation_key="serial_mismatch")
         if isinstance(err, EnvoyUnsupportedFirmwareError):
             self.repairs.token_firmware(str(err))
@@ -124,10 +126,6 @@ class EnvoyLegacyCoordinator(DataUpdateCoordinator[Snapshot]):
                 return translated(ConfigEntryAuthFailed, err)
         return translated(UpdateFailed, err)
 
-    def _inverter_devices(self) -> Iterable[str]:
-        """Return the inverters that have a device of this entry."""
-        return inverter_devices(self.hass, self.config_entry.entry_id, self.serial).keys()
-
     def _identified(self, info: EnvoyInfo) -> None:
         """Keep the Envoy's device up to date: it answers on legacy firmware."""
         self.repairs.legacy_firmware()
@@ -136,17 +134,14 @@ class EnvoyLegacyCoordinator(DataUpdateCoordinator[Snapshot]):
 
     @callback
     def async_update_listeners(self) -> None:
-        """Update the listeners; signal only the inverters and panels with something new.
-
-        When the Envoy's health changed (a failed poll, the first good one after it) every
-        listed inverter is signalled.
-        """
+        """Update the listeners; signal only the inverters and panels with something new."""
         super().async_update_listeners()
         data: Snapshot | None = self.data  # None after a failed first refresh
         if data is None:
             return
         inverters: Iterable[str] = data.changed_inverters
         panels: Iterable[str] = data.changed_panels
+        # When the Envoy's health changed, every listed inverter is signalled.
         healthy = self.last_update_success and data.inverters_shown
         if healthy != self._signalled_success:
             self._signalled_success = healthy

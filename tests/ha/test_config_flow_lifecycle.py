@@ -289,26 +289,43 @@ async def test_reconfigure(
     assert init_integration.state is ConfigEntryState.LOADED
 
 
-async def test_reconfigure_refuses_another_envoy(
+async def test_reconfigure_offers_to_replace_with_another_envoy(
     hass: HomeAssistant, simulator: EnvoySimulator, init_integration: MockConfigEntry
 ) -> None:
-    """An address where another Envoy answers is refused, naming the one found there.
+    """An address where another Envoy answers: the next step names both, nothing changes yet.
 
-    The entry's own serial is not repeated: its last six characters are its password.
+    tests/ha/test_replacement.py confirms it; here the user leaves the dialog.
     """
+    old = simulator.serial
+    simulator.become("121699999999")
+    result = await init_integration.start_reconfigure_flow(hass)
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], {CONF_HOST: simulator.host}
+    )
+    assert result["type"] is FlowResultType.FORM
+    assert result["step_id"] == "replace"
+    assert result["description_placeholders"] == {"old": old, "new": "121699999999"}
+    hass.config_entries.flow.async_abort(result["flow_id"])
+    assert init_integration.data[CONF_SERIAL] == old
+    assert init_integration.unique_id == old
+
+
+async def test_another_envoy_that_refuses_its_derived_password(
+    hass: HomeAssistant, simulator: EnvoySimulator, init_integration: MockConfigEntry
+) -> None:
+    """Another serial at the address, whose derived passwords it refuses: no replacement."""
     simulator.identify_as(serial="121699999999")
     result = await init_integration.start_reconfigure_flow(hass)
     result = await hass.config_entries.flow.async_configure(
         result["flow_id"], {CONF_HOST: simulator.host}
     )
-    assert result["type"] is FlowResultType.ABORT
-    assert result["reason"] == "unique_id_mismatch"
-    assert result["description_placeholders"] == {"found": "121699999999"}
-    assert init_integration.data[CONF_HOST] == simulator.host
+    assert result["type"] is FlowResultType.FORM
+    assert result["step_id"] == "reconfigure"
+    assert result["errors"] == {"base": "invalid_auth"}
     assert init_integration.unique_id == simulator.serial
 
 
-async def test_reconfigure_refuses_another_envoy_being_discovered(
+async def test_reconfigure_with_another_envoy_being_discovered(
     hass: HomeAssistant, simulator: EnvoySimulator, init_integration: MockConfigEntry
 ) -> None:
     """The other Envoy waiting for confirmation as discovered changes nothing in the answer."""
@@ -320,17 +337,15 @@ async def test_reconfigure_refuses_another_envoy_being_discovered(
     )
     assert discovered["step_id"] == "zeroconf_confirm"
 
-    simulator.identify_as(serial=other)
+    simulator.become(other)
     result = await init_integration.start_reconfigure_flow(hass)
     result = await hass.config_entries.flow.async_configure(
         result["flow_id"], {CONF_HOST: simulator.host}
     )
-    assert result["type"] is FlowResultType.ABORT
-    assert result["reason"] == "unique_id_mismatch"
-    assert result["description_placeholders"] == {"found": other}
+    assert result["step_id"] == "replace"
     # The discovery is still there to be confirmed.
-    assert [flow["flow_id"] for flow in hass.config_entries.flow.async_progress()] == [
-        discovered["flow_id"]
+    assert discovered["flow_id"] in [
+        flow["flow_id"] for flow in hass.config_entries.flow.async_progress()
     ]
 
 

@@ -23,8 +23,8 @@ from homeassistant.util import dt as dt_util
 from pytest_homeassistant_custom_component.common import MockConfigEntry, async_fire_time_changed
 
 from custom_components.enphase_envoy_legacy.const import DOMAIN
-from custom_components.enphase_envoy_legacy.issues import meter_fault_issue_id
 from custom_components.enphase_envoy_legacy.model.meters import METER_CHECK_INTERVAL
+from custom_components.enphase_envoy_legacy.repairs import meter_fault_issue_id
 from tests.helpers import NOON, device, poll, poll_past_the_hold, state, store_key
 from tests.simulator import (
     PATH_INVERTERS,

@@ -233,10 +233,16 @@ def test_release_0_1_stores_lose_nothing(capture: str) -> None:
     data = stored["data"]
     migrated = migrate_minor_2(data)
     site = Site.from_dict(data["info"]["serial"], "entry 123456", migrated, NOON)
+    # What 0.1.0 stored, and what this release adds: <imeter> with the identity, and whether
+    # each guard's next reading is a replaced Envoy's new base (no).
     expected = {
         **data,
+        "guard": {**data["guard"], "new_counter": False},
         "info": {**data["info"], "imeter": data["meters"]["imeter"]},
         "meters": {"meters": data["meters"]["meters"]},
+        "counters": {
+            name: {**state, "new_counter": False} for name, state in data["counters"].items()
+        },
     }
     assert site.as_dict() == expected
 

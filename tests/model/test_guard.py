@@ -505,3 +505,21 @@ def test_today_never_exceeds_a_day_at_capacity() -> None:
     )
     assert more.today == capacity * 24
     assert more.lifetime == grown + 100
+
+
+def test_a_replaced_envoys_counter_goes_on_from_the_old_lifetime() -> None:
+    """After a replacement the new counter's first plausible reading is its base: no jump.
+
+    A reboot's zeros are not a base; the lifetime never goes down, then grows with the new
+    counter.
+    """
+    site = Site()
+    site.read(reading(133_000_000))
+    shown = site.read(reading(133_000_100)).lifetime
+    assert shown == 133_000_100
+    site.guard.new_counter()
+    assert site.read(reading(0, watts=0, today=0, week=0)).lifetime == shown
+    first = site.read(reading(1_000))
+    assert (first.lifetime, first.suspect, first.rebased) == (shown, False, False)
+    assert site.read(reading(1_100)).lifetime == shown + 100
+    assert not site.guard.state.new_counter

@@ -32,6 +32,7 @@ def test_a_state_stored_by_the_previous_release_loads() -> None:
         **{name: value for name, value in stored.items() if name != "rhythm"},
         "candidates": [tuple(item) for item in stored["candidates"]],
         "credit": 0.0,
+        "new_counter": False,
     }
 
 

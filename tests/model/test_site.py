@@ -221,3 +221,21 @@ def test_a_stored_meter_is_checked(meter: dict[str, object]) -> None:
     """A meter of a kind no Envoy has, or with values of the wrong type, is refused."""
     with pytest.raises(Malformed):
         MeterSetup.from_dict({"meters": [{"status_flags": [], **meter}]})
+
+
+def test_a_replaced_envoy_starts_anew_on_what_was_stored(simulator: EnvoySimulator) -> None:
+    """A stored identity of another serial: the entry was moved to a new Envoy.
+
+    Its identity and meters are read again, each guard takes its next reading as a new base,
+    the panels and the rhythm stay.
+    """
+    stored = stored_site(simulator)
+    replaced = Site.from_dict("122101234567", TAG, stored, NOW)
+    assert replaced.identity.info is None
+    assert replaced.meters.detect_due
+    assert replaced.auth is None
+    assert replaced.guard.state.new_counter
+    assert all(state.new_counter for state in replaced.counters.states.values())
+    after = replaced.as_dict()
+    assert (after["panels"], after["rhythm"]) == (stored["panels"], stored["rhythm"])
+    assert after["guard"]["lifetime"] == stored["guard"]["lifetime"]

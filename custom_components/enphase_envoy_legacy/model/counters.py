@@ -113,6 +113,11 @@ class MeteredCounters:
         }
         return self.shown
 
+    def new_counters(self) -> None:
+        """Take each counter's next plausible reading as its new base (a replaced Envoy)."""
+        for state in self.states.values():
+            EnergyGuard(state).new_counter()
+
     def as_dict(self) -> dict[str, Any]:
         """Return the guards' states for storage."""
         return {name: state.as_dict() for name, state in self.states.items()}

@@ -128,6 +128,7 @@ class EnergyGuard:
         timestamp = now.timestamp()
         raw = production.watt_hours_lifetime
         rebased = False
+        self._take_new_counter(raw)
         known, lifetime = state.envoy_lifetime, state.lifetime
         # A counter that has never counted may read zero (counts_from_zero).
         from_zero = raw == 0 and self.counts_from_zero and not known
@@ -179,6 +180,17 @@ class EnergyGuard:
             suspect=not (accepted and week_ok and watts is not None),
             rebased=rebased,
         )
+
+    def new_counter(self) -> None:
+        """Take the next plausible reading as the counter's new base (a replaced Envoy)."""
+        self.state.new_counter = True
+
+    def _take_new_counter(self, raw: int) -> None:
+        """Take a replaced Envoy's first plausible reading as the base the lifetime goes on from."""
+        state = self.state
+        if state.new_counter and state.lifetime is not None and 0 < raw <= self.max_lifetime():
+            state.envoy_lifetime, state.new_counter = raw, False
+            state.candidates.clear()
 
     def _power(self, watts: int) -> int:
         """Return a reported power made plausible: within 0..capacity (for estimates)."""

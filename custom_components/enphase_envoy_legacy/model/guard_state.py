@@ -15,6 +15,7 @@ from ..envoy_client import EnvoyProduction
 from .stored import (
     Malformed,
     count,
+    flag,
     items,
     number,
     optional_count,
@@ -59,6 +60,8 @@ class GuardState:
     # Readings out of line with the last accepted one: (epoch seconds, counter, power W).
     candidates: list[tuple[float, int, int]] = field(default_factory=list)
     credit: float = 0.0  # energy (Wh) carried over from the last accepted reading
+    # The Envoy was replaced: its next plausible reading is the counter's new base.
+    new_counter: bool = False
 
     def as_dict(self) -> dict[str, Any]:
         """Return the state for storage."""
@@ -79,6 +82,7 @@ class GuardState:
             held_since=optional_number(data.get("held_since")),
             candidates=[_candidate(item) for item in items(data.get("candidates", []))],
             credit=max(number(data.get("credit", 0.0)), 0.0),
+            new_counter=flag(data.get("new_counter", False)),
         )
 
 

@@ -22,6 +22,11 @@ INFO_REFRESH_INTERVAL: Final = timedelta(hours=24)
 class WrongEnvoyError(Exception):
     """Another Envoy (another serial) answers at the entry's address."""
 
+    def __init__(self, serial: str) -> None:
+        """Say which Envoy answers (its serial is shown to the user, never logged)."""
+        super().__init__("another Envoy answers at this address")
+        self.serial = serial
+
 
 def info_from_dict(stored: object) -> EnvoyInfo:
     """Rebuild a stored identity (``imeter`` is absent from releases before 0.2)."""

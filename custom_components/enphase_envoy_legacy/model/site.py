@@ -83,13 +83,28 @@ class Site:
         site.census = InverterCensus(UnlistedInverters.from_dict(stored.get("unlisted"), tag))
         auth = stored.get("auth")
         site.auth = auth if isinstance(auth, Mapping) else None
-        info = part("info", "identity", info_from_dict, lambda: None)
-        if info is not None:
-            site.identity.restore(info, now)
         setup = part("meters", "meters", MeterSetup.from_dict, lambda: None)
         site.meters = MeterWatch(setup)
         site.counters = MeteredCounters.from_dict(stored.get("counters"), tag)
+        info = part("info", "identity", info_from_dict, lambda: None)
+        if info is not None and info.serial != serial:
+            site.replaced()
+        elif info is not None:
+            site.identity.restore(info, now)
         return site
+
+    def replaced(self) -> None:
+        """Go on with a new Envoy in front of the same site (the entry took its serial).
+
+        Its identity and meters are read anew; every counter starts anew on it, and what
+        each shows goes on from where it was (the guards' new base); the inverters, their
+        panels' energy and the report rhythm stay.
+        """
+        self.identity = Identity(self.serial)
+        self.meters = MeterWatch()
+        self.auth = None
+        self.guard.new_counter()
+        self.counters.new_counters()
 
     def as_dict(self) -> dict[str, Any]:
         """Return what is kept across restarts."""

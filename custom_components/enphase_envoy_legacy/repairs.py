@@ -1,6 +1,8 @@
 """The repair issues the integration raises, and clears when their cause goes away.
 
 - token firmware: the Envoy moved to firmware 7 or later, which this integration cannot read;
+- Envoy replaced: another Envoy answers at the entry's address; its fix flow replaces the
+  entry's Envoy with it (as Reconfigure does), so the history continues;
 - silent inverter: a microinverter stopped reporting in daylight while the rest of the site
   reports;
 - meter fault: a CT meter of a metered Envoy-S reports ``check-wiring`` or stopped metering.
@@ -11,14 +13,18 @@ from __future__ import annotations
 from collections.abc import Mapping
 from collections.abc import Set as AbstractSet
 from datetime import datetime
+from typing import Any
 
+from homeassistant.components.repairs import RepairsFlow, RepairsFlowResult
+from homeassistant.config_entries import ConfigEntry
 from homeassistant.const import SUN_EVENT_SUNRISE
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers import issue_registry as ir
 from homeassistant.helpers.sun import get_astral_event_date, is_up
 from homeassistant.util import dt as dt_util
 
-from .const import DOMAIN, SILENT_INVERTER_AFTER
+from .const import CONF_SERIAL, DOMAIN, SILENT_INVERTER_AFTER
+from .devices import move_to
 from .envoy_client import MEASUREMENT_TYPES, EnvoyInverter
 from .model import Snapshot
 
@@ -31,6 +37,11 @@ def token_firmware_issue_id(serial: str) -> str:
 def silent_inverter_issue_id(serial: str, inverter_serial: str) -> str:
     """Return the id of the repair issue for a microinverter that stopped reporting."""
     return f"{serial}_inverter_silent_{inverter_serial}"
+
+
+def replaced_issue_id(serial: str) -> str:
+    """Return the id of the repair issue for another Envoy answering at the entry's address."""
+    return f"{serial}_replaced"
 
 
 def meter_fault_issue_id(serial: str, measurement_type: str) -> str:
@@ -179,9 +190,23 @@ class Repairs:
         """Say that the Envoy moved to token firmware."""
         raise_token_firmware(self.hass, self.serial, error)
 
+    def replaced(self, entry_id: str, new: str) -> None:
+        """Offer to replace the entry's Envoy with the one that answers at its address."""
+        ir.async_create_issue(
+            self.hass,
+            DOMAIN,
+            replaced_issue_id(self.serial),
+            is_fixable=True,
+            severity=ir.IssueSeverity.ERROR,
+            translation_key="envoy_replaced",
+            translation_placeholders={"old": self.serial, "new": new},
+            data={"entry_id": entry_id, "serial": new},
+        )
+
     def legacy_firmware(self) -> None:
-        """Clear that: the Envoy answered on legacy firmware."""
+        """Clear what the Envoy's answer disproves: token firmware, another Envoy."""
         clear_token_firmware(self.hass, self.serial)
+        ir.async_delete_issue(self.hass, DOMAIN, replaced_issue_id(self.serial))
 
     def apply(self, snapshot: Snapshot, now: datetime) -> None:
         """Judge the inverters read, forget those gone for good, follow the meters' faults."""
@@ -191,3 +216,55 @@ class Repairs:
             self.silent_inverters.forget(serial)
         if snapshot.meter_faults is not None:
             self.meter_faults.update(snapshot.meter_faults)
+
+
+class ReplaceEnvoyFlow(RepairsFlow):
+    """Replace the entry's Envoy with the one found at its address (as Reconfigure does)."""
+
+    def __init__(self, entry_id: str, new: str) -> None:
+        """Fix the issue of one entry, for the Envoy with serial ``new``."""
+        super().__init__()
+        self.entry_id = entry_id
+        self.new = new
+
+    async def async_step_init(self, user_input: dict[str, str] | None = None) -> RepairsFlowResult:
+        """Show what the replacement does."""
+        return await self.async_step_confirm()
+
+    async def async_step_confirm(
+        self, user_input: dict[str, str] | None = None
+    ) -> RepairsFlowResult:
+        """Replace on confirmation; the entry reloads with the new Envoy."""
+        hass = self.hass
+        entry = hass.config_entries.async_get_entry(self.entry_id)
+        if entry is None:
+            return self.async_abort(reason="entry_removed")
+        other = hass.config_entries.async_entry_for_domain_unique_id(DOMAIN, self.new)
+        if other is not None and other.entry_id != entry.entry_id:
+            return self.async_abort(
+                reason="replacement_configured", description_placeholders={"found": self.new}
+            )
+        if user_input is not None:
+            hass.config_entries.async_update_entry(entry, **replace_envoy(hass, entry, self.new))
+            hass.config_entries.async_schedule_reload(entry.entry_id)
+            return self.async_create_entry(data={})
+        return self.async_show_form(
+            step_id="confirm",
+            description_placeholders={"old": entry.data[CONF_SERIAL], "new": self.new},
+        )
+
+
+def replace_envoy(
+    hass: HomeAssistant, entry: ConfigEntry, new: str, host: str | None = None
+) -> dict[str, Any]:
+    """Replace the entry's Envoy with ``new``: registries, issues; return the entry's updates."""
+    remove_issues(hass, entry.data[CONF_SERIAL])
+    return move_to(hass, entry, new, host)
+
+
+async def async_create_fix_flow(
+    hass: HomeAssistant, issue_id: str, data: dict[str, str | int | float | None] | None
+) -> RepairsFlow:
+    """Return the fix flow of a fixable issue (only "Envoy replaced" is)."""
+    found = data or {}
+    return ReplaceEnvoyFlow(str(found.get("entry_id")), str(found.get("serial")))
