@@ -227,22 +227,25 @@ def release_0_1_store(capture: str) -> dict[str, Any]:
 
 @pytest.mark.parametrize("capture", ["D5.0.62", "R4.10.35_metered"])
 def test_release_0_1_stores_lose_nothing(capture: str) -> None:
-    """Every part of a 2.2 store comes back as it was; ``<imeter>`` moves to the identity."""
+    """Every part of a 2.2 store comes back as it was; ``<imeter>`` moves to the identity.
+
+    The guards' states gain what release 0.1.0 did not know: no level left, nothing owed.
+    """
     stored = release_0_1_store(capture)
     assert (stored["version"], stored["minor_version"]) == (2, 2)
     data = stored["data"]
     migrated = migrate_minor_2(data)
     site = Site.from_dict(data["info"]["serial"], "entry 123456", migrated, NOON)
-    # What 0.1.0 stored, and what this release adds: <imeter> with the identity, and whether
-    # each guard's next reading is a replaced Envoy's new base (no).
+    # What 0.1.0 stored, and what this release adds: <imeter> with the identity, whether
+    # each guard's next reading is a replaced Envoy's new base (no), and the levels each
+    # counter left (none) with what it owes (nothing).
+    since = {"new_counter": False, "left": [], "owed": 0}
     expected = {
         **data,
-        "guard": {**data["guard"], "new_counter": False},
         "info": {**data["info"], "imeter": data["meters"]["imeter"]},
         "meters": {"meters": data["meters"]["meters"]},
-        "counters": {
-            name: {**state, "new_counter": False} for name, state in data["counters"].items()
-        },
+        "guard": {**data["guard"], **since},
+        "counters": {name: {**state, **since} for name, state in data["counters"].items()},
     }
     assert site.as_dict() == expected
 

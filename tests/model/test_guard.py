@@ -385,30 +385,28 @@ def test_the_inverters_set_the_capacity_each_time_they_are_read() -> None:
 
 
 def test_a_report_interval_of_energy_is_granted_once_per_interval() -> None:
-    """A non-metered Envoy's burst brings an interval's energy; two bursts a minute apart cannot."""
+    """A non-metered Envoy's burst brings an interval's energy; two bursts a minute apart cannot.
+
+    The Envoy claims the capacity as its power all along, so that the energy agrees with it.
+    """
     guard = EnergyGuard()
     interval = 300
     capacity = guard.plausible_power()
     interval_energy = capacity * 300 // 3600
     minute_energy = capacity * 60 // 3600
-    guard.update(reading(1_000_000), START, report_interval=interval)
-    first = guard.update(
-        reading(1_000_000 + interval_energy), START + MINUTE, report_interval=interval
-    )
-    assert not first.suspect
-    second = guard.update(
-        reading(1_000_000 + 2 * interval_energy + minute_energy),
-        START + 2 * MINUTE,
-        report_interval=interval,
-    )
-    assert second.suspect
+
+    def at(lifetime: int, minutes: int) -> GuardedCounter:
+        return guard.update(
+            reading(lifetime, watts=capacity),
+            START + minutes * MINUTE,
+            report_interval=interval,
+        )
+
+    at(1_000_000, 0)
+    assert not at(1_000_000 + interval_energy, 1).suspect
+    assert at(1_000_000 + 2 * interval_energy + minute_energy, 2).suspect
     # Five minutes later the credit is back.
-    later = guard.update(
-        reading(1_000_000 + 2 * interval_energy + minute_energy),
-        START + 7 * MINUTE,
-        report_interval=interval,
-    )
-    assert not later.suspect
+    assert not at(1_000_000 + 2 * interval_energy + minute_energy, 7).suspect
 
 
 def test_a_rebase_is_bounded_by_the_credit() -> None:

@@ -7,12 +7,14 @@ firmware or a fault changes them.
 from __future__ import annotations
 
 import json
+import logging
 from dataclasses import replace
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
 
+from custom_components.enphase_envoy_legacy.envoy_client import NET_CONSUMPTION
 from custom_components.enphase_envoy_legacy.envoy_client.meters import (
     parse_meter_readings,
     parse_meters,
@@ -29,11 +31,13 @@ from custom_components.enphase_envoy_legacy.model.counters import (
     MeteredCounters,
     counters_of,
 )
+from custom_components.enphase_envoy_legacy.model.guard import REBASE_AFTER_SECONDS
 from custom_components.enphase_envoy_legacy.model.metered import MeteredReading, MeterSetup
 from custom_components.enphase_envoy_legacy.model.stored import Malformed
 from tests.simulator import CAPTURES
 
 FOLDER = CAPTURES / "R4.10.35_metered"
+TAG = "entry 123456"
 NOW = datetime(2026, 6, 21, 12, 0, tzinfo=ZoneInfo("America/Los_Angeles"))
 
 
@@ -165,9 +169,11 @@ def test_a_counter_read_from_an_old_answer_is_carried_forward() -> None:
     net = next(r for r in reading.readings.values() if r.energy_received > 1)
     no_production = replace(reading, readings={net.eid: net})
     guards = MeteredCounters()
-    first = guards.judge(no_production, NOW, site_peak_power=5000)
+    first = guards.judge(no_production, NOW, site_peak_power=5000, tag="test")
     later = NOW + timedelta(minutes=5)
-    again = guards.judge(replace(no_production, entries_fresh=False), later, site_peak_power=5000)
+    again = guards.judge(
+        replace(no_production, entries_fresh=False), later, site_peak_power=5000, tag="test"
+    )
     assert again[PRODUCTION_CT] == first[PRODUCTION_CT]
     assert guards.states[PRODUCTION_CT].accepted_at == NOW.timestamp()
     # The readings' counters are read anew: judged at this poll.
@@ -189,7 +195,7 @@ def test_a_faulty_production_ct_gives_no_site_totals() -> None:
     assert faulty.site_production() is None
     assert set(counters_of(faulty)) == {IMPORTED, EXPORTED, CONSUMPTION}
     guards = MeteredCounters()
-    assert set(guards.judge(faulty, NOW, site_peak_power=5000)) == {
+    assert set(guards.judge(faulty, NOW, site_peak_power=5000, tag="test")) == {
         IMPORTED,
         EXPORTED,
         CONSUMPTION,
@@ -227,3 +233,56 @@ def test_a_storage_entry_of_another_kind_is_no_battery() -> None:
     parsed = parse_production_json(json.dumps(raw).encode())
     assert parsed is not None
     assert (parsed.battery, parsed.skipped) == (None, 2)
+
+
+def test_what_a_meter_guard_does_is_logged(caplog: pytest.LogCaptureFixture) -> None:
+    """Holds, rebases and returns on a meter's counter are logged, naming the counter.
+
+    A +1e12 Wh jump is held with one warning and its end said; a +1 GWh level that lasts
+    is rebased with a warning; a 6 kWh drop that lasts, then comes back, is said too.
+    """
+    reading = metered_reading()
+    meter = reading.setup.meter(NET_CONSUMPTION)
+    assert meter is not None
+    net = reading.readings[meter.eid]
+    guards = MeteredCounters()
+    caplog.set_level(logging.DEBUG)
+
+    def poll(minute: int, offset: int) -> None:
+        """Judge the import counter ``offset`` Wh off the capture's, at ``minute``."""
+        moved = replace(net, energy_delivered=net.energy_delivered + offset)
+        readings = {**reading.readings, meter.eid: moved}
+        at = NOW + timedelta(minutes=minute)
+        guards.judge(replace(reading, readings=readings), at, site_peak_power=5000, tag=TAG)
+
+    def said(level: int) -> list[str]:
+        """Return what was logged about the import counter at ``level``, and forget it."""
+        found = [
+            r.getMessage()
+            for r in caplog.records
+            if r.levelno == level and "imported" in r.getMessage()
+        ]
+        caplog.clear()
+        return found
+
+    poll(0, 0)
+    assert not said(logging.WARNING)
+    for minute in range(1, 4):
+        poll(minute, 10**12)
+    (held,) = said(logging.WARNING)
+    assert TAG in held
+    assert str(net.energy_delivered + 10**12) in held
+    poll(4, 0)
+    assert said(logging.INFO)
+    minutes = range(5, 5 + REBASE_AFTER_SECONDS // 60 + 2)
+    for minute in minutes:
+        poll(minute, 10**9)
+    warnings = said(logging.WARNING)
+    assert len(warnings) == 2  # held, then the new base
+    assert "moved to" in warnings[-1]
+    assert guards.states[IMPORTED].envoy_lifetime == net.energy_delivered + 10**9
+    # Back where it left: continued from there, once.
+    for minute in range(minutes[-1] + 1, minutes[-1] + 4):
+        poll(minute, 0)
+    (returned,) = [m for m in said(logging.WARNING) if "came back" in m]
+    assert str(net.energy_delivered) in returned

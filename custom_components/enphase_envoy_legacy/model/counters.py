@@ -13,7 +13,7 @@ from datetime import datetime
 from typing import Any, Final
 
 from ..envoy_client import NET_CONSUMPTION, PRODUCTION, TOTAL_CONSUMPTION
-from .guard import EnergyGuard, MeterGuard, service_capacity
+from .guard import EnergyGuard, MeterGuard, log_judgement, service_capacity
 from .guard_state import CounterReading, GuardedCounter, GuardState
 from .metered import Measured, MeteredReading, MeterSetup
 from .stored import mapping, restore_each
@@ -23,6 +23,8 @@ IMPORTED: Final = "imported"
 EXPORTED: Final = "exported"
 PRODUCTION_CT: Final = "production_ct"
 COUNTERS: Final = (CONSUMPTION, IMPORTED, EXPORTED, PRODUCTION_CT)
+# How the log names each counter.
+LABELS: Final = {PRODUCTION_CT: "production CT"}
 
 
 def counters_of(reading: MeteredReading) -> dict[str, tuple[CounterReading, bool]]:
@@ -90,9 +92,13 @@ class MeteredCounters:
         return MeterGuard(capacity_of(setup, name), state)
 
     def judge(
-        self, reading: MeteredReading, now: datetime, site_peak_power: int
+        self, reading: MeteredReading, now: datetime, site_peak_power: int, *, tag: str
     ) -> dict[str, GuardedCounter]:
-        """Judge every counter measured now (``now`` aware, local); return what to show."""
+        """Judge every counter measured now (``now`` aware, local); return what to show.
+
+        What a guard holds back, rebases or continues is logged as the site's is, under the
+        counter's name (``tag`` names the entry).
+        """
         shown: dict[str, GuardedCounter] = {}
         for name, (raw, new) in counters_of(reading).items():
             if not new and name in self.shown:
@@ -102,6 +108,10 @@ class MeteredCounters:
             else:
                 guard = self.guard(name, reading.setup)
                 shown[name] = guard.update(raw, now, site_peak_power=site_peak_power)
+                last = self.shown.get(name)
+                was_holding = last is not None and last.suspect
+                what = LABELS.get(name, name)
+                log_judgement(tag, what, raw, shown[name], was_holding=was_holding)
         self.shown = shown
         return shown
 

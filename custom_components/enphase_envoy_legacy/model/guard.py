@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import math
+from collections.abc import Callable
 from dataclasses import replace
 from datetime import datetime
 from typing import Final
@@ -48,6 +49,16 @@ DAYS_PER_WEEK: Final = 7
 # or replacement lasts for good, so a quarter of an hour loses little and risks nothing.
 REBASE_READINGS: Final = 3
 REBASE_AFTER_SECONDS: Final = 15 * 60
+# The levels a counter left are remembered for a day, the last few of them: a drop or a jump
+# that comes back within it continues from where the counter was. A wrap or a replaced Envoy
+# never comes back, and a day later nothing can be taken for a return to where it was.
+REMEMBER_SECONDS: Final = 24 * 3600
+REMEMBER_LEVELS: Final = 8
+# How a reading moved the counter's base (rule 3).
+REBASED: Final = "rebased"
+RETURNED: Final = "returned"
+# The lines a reading may be on, in the order a tie is decided.
+ON_BASE, BACK, HELD = 0, 1, 2
 
 
 class EnergyGuard:
@@ -127,9 +138,9 @@ class EnergyGuard:
         capacity = self.plausible_power()
         timestamp = now.timestamp()
         raw = production.watt_hours_lifetime
-        rebased = False
         self._take_new_counter(raw)
         known, lifetime = state.envoy_lifetime, state.lifetime
+        moved: str | None = None  # how the counter's base moved: "rebased" or "returned"
         # A counter that has never counted may read zero (counts_from_zero).
         from_zero = raw == 0 and self.counts_from_zero and not known
         if not (raw > 0 or from_zero) or raw > self.max_lifetime():
@@ -141,24 +152,9 @@ class EnergyGuard:
             state.credit = self.max_credit()
         elif self._rebooting(production, timestamp):
             accepted = False
-        elif -SLACK_WH <= raw - known <= (available := self._available(timestamp)):
-            accepted = True
-            growth = max(raw - known, 0)
-            state.lifetime = lifetime + growth
-            state.envoy_lifetime = max(raw, known)
-            state.credit = min(self.max_credit(), available - growth)
-            state.candidates.clear()
         else:
-            found = self._consider_new_base(raw, timestamp, self._power(production.watts_now))
-            accepted = rebased = found is not None
-            if found is not None:
-                # Continue from the reported lifetime, with what the counter made since the
-                # new level first showed, as far as the credit goes.
-                available = self._available(timestamp)
-                growth = min(found, math.floor(available))
-                state.lifetime = lifetime + growth
-                state.envoy_lifetime = raw
-                state.credit = min(self.max_credit(), available - growth)
+            power = self._power(production.watts_now)
+            accepted, moved = self._judge(raw, timestamp, power, known, lifetime)
         watts = production.watts_now if accepted and abs(production.watts_now) <= capacity else None
         week_ok = 0 <= production.watt_hours_seven_days <= self.max_seven_days()
         if accepted:
@@ -178,7 +174,8 @@ class EnergyGuard:
             seven_days=seven_days if (seven_days or 0) <= self.max_seven_days() else None,
             lifetime=state.lifetime,
             suspect=not (accepted and week_ok and watts is not None),
-            rebased=rebased,
+            rebased=moved == REBASED,
+            returned=moved == RETURNED,
         )
 
     def new_counter(self) -> None:
@@ -191,6 +188,125 @@ class EnergyGuard:
         if state.new_counter and state.lifetime is not None and 0 < raw <= self.max_lifetime():
             state.envoy_lifetime, state.new_counter = raw, False
             state.candidates.clear()
+            state.left.clear()  # the old Envoy's levels: the new counter never comes back to them
+
+    def _judge(
+        self, raw: int, timestamp: float, power: int, known: int, lifetime: int
+    ) -> tuple[bool, str | None]:
+        """Judge a lifetime reading against the counter's lines (rules 1 and 3).
+
+        ``known`` is the last accepted reading, ``lifetime`` what was shown with it. Return
+        whether the reading is accepted, and how the base moved (REBASED, RETURNED or None).
+        """
+        state = self.state
+        state.left = [level for level in state.left if timestamp - level[0] < REMEMBER_SECONDS]
+        available = self._available(timestamp)
+        expected = self._estimate(state.accepted_at, state.accepted_power, timestamp, power)
+        # The lines the reading may be on: the base's (rule 1), a level held (rule 3) and
+        # the levels the counter left; of those it fits, the one along which the counter
+        # grew as the power says: (disagreement, order, gain, level left).
+        lines: list[tuple[float, int, int, int | None]] = []
+        if -SLACK_WH <= raw - known <= available:
+            growth = max(raw - known, 0)
+            lines.append((abs(growth - expected), ON_BASE, growth + state.owed, None))
+        for index, gain in self._back_at(raw, known, lifetime, expected, lambda _: available):
+            lines.append((abs(gain - state.owed - expected), BACK, gain, index))
+        if (held := self._held(raw, timestamp, power)) is not None:
+            lines.append((held, HELD, 0, None))
+        if lines and (chosen := min(lines))[1] != HELD:
+            _, _, gain, back = chosen
+            if back is not None:
+                # Back where the counter left: it continues from there, and the levels
+                # it left since are forgotten.
+                del state.left[back:]
+            self._gain(raw if back is not None else max(raw, known), gain, available)
+            state.candidates.clear()
+            return True, None if back is None else RETURNED
+        found = self._consider_new_base(raw, timestamp, power)
+        if found is None:
+            return False, None
+        # A level that lasts: one the counter left, back with what it counted meanwhile
+        # (the least of them), or a new base, continued from the lifetime shown.
+        backs = self._back_at(
+            raw,
+            known,
+            lifetime,
+            expected,
+            lambda when: self._energy(timestamp - when) + self.max_credit(),
+        )
+        if backs:
+            back, gain = min(backs, key=lambda item: item[1])
+            del state.left[back:]
+            self._gain(raw, gain, available)
+            return True, RETURNED
+        made, estimated = found
+        state.left = [
+            (when, counter, stood_for, since + estimated)
+            for when, counter, stood_for, since in [
+                *state.left[1 - REMEMBER_LEVELS :],
+                (state.accepted_at or 0.0, known, lifetime + state.owed, 0),
+            ]
+        ]
+        owed = state.owed  # what was owed before stays owed; the rest of the estimate not
+        self._gain(raw, made + estimated, available)
+        state.owed = owed
+        return True, REBASED
+
+    def _back_at(
+        self,
+        raw: int,
+        known: int,
+        lifetime: int,
+        expected: float,
+        reach: Callable[[float], float],
+    ) -> list[tuple[int, int]]:
+        """Return each level left that ``raw`` is back at, and what the lifetime gains.
+
+        A level left stood for a lifetime at a counter; ``raw`` stands for that lifetime
+        and what the counter counted since. It is back there when it moved from the base's
+        line (as the power says it grew) towards that level beyond SLACK_WH (up to a level
+        left for a drop, down to one left for a jump), reads no lower than it did there,
+        and the lifetime gains no more than ``reach(when it was left)`` and loses no more
+        than the estimates shown since (which the counter's own count replaces) and
+        SLACK_WH.
+        """
+        state = self.state
+        base = lifetime + state.owed - known  # the lifetime the base's counter stands for
+        moved = raw - known - expected
+        found: list[tuple[int, int]] = []
+        for index, (when, counter, stood_for, estimated) in enumerate(state.left):
+            gain = stood_for + raw - counter - lifetime
+            towards = moved > SLACK_WH if stood_for - counter < base else moved < -SLACK_WH
+            fits = -(SLACK_WH + estimated) <= gain and gain - state.owed <= reach(when)
+            if towards and raw >= counter - SLACK_WH and fits:
+                found.append((index, gain))
+        return found
+
+    def _held(self, raw: int, timestamp: float, power: int) -> float | None:
+        """Return how far the growth along the level held disagrees with the power.
+
+        None when no level is held, or ``raw`` does not continue it.
+        """
+        if not self.state.candidates:
+            return None
+        first_time, first_raw, first_power = self.state.candidates[0]
+        last_time, last_raw, _ = self.state.candidates[-1]
+        if not self._plausible_step(last_raw, raw, timestamp - last_time):
+            return None
+        return abs(raw - first_raw - self._estimate(first_time, first_power, timestamp, power))
+
+    def _gain(self, counter: int, gain: int, available: float) -> None:
+        """Take ``counter`` as the counter's level and add ``gain`` to the lifetime shown.
+
+        Within zero and the credit: the rest is owed (below zero, taken from the growth
+        that follows).
+        """
+        state = self.state
+        shown = min(max(gain, 0), math.floor(available))
+        state.envoy_lifetime = counter
+        state.lifetime = (state.lifetime or 0) + shown
+        state.owed = gain - shown
+        state.credit = min(self.max_credit(), available - shown)
 
     def _power(self, watts: int) -> int:
         """Return a reported power made plausible: within 0..capacity (for estimates)."""
@@ -224,12 +340,12 @@ class EnergyGuard:
         held_for = timestamp - (state.held_since if state.held_since is not None else timestamp)
         return zeros and (state.seven_days or 0) > 0 and held_for < REBASE_AFTER_SECONDS
 
-    def _consider_new_base(self, raw: int, timestamp: float, power: int) -> int | None:
+    def _consider_new_base(self, raw: int, timestamp: float, power: int) -> tuple[int, int] | None:
         """Collect a reading that is out of line.
 
         Return None while it is held, or, once the new level is believed, how much energy
-        it brings: the counter's growth since the level first showed, plus an estimate for
-        the gap before it (the caller bounds it by the credit).
+        it brings: the counter's growth since the level first showed, and an estimate of
+        the gap before it (the caller bounds them by the credit).
         """
         state = self.state
         if state.candidates:
@@ -241,10 +357,16 @@ class EnergyGuard:
         if len(state.candidates) < REBASE_READINGS or timestamp - first_time < REBASE_AFTER_SECONDS:
             return None
         state.candidates.clear()
-        accepted_at = state.accepted_at if state.accepted_at is not None else first_time
-        gap_hours = max(first_time - accepted_at, 0.0) / 3600
-        gap = (state.accepted_power + first_power) / 2 * gap_hours
-        return max(raw - first_raw, 0) + round(min(gap, self._energy(gap_hours * 3600)))
+        gap = self._estimate(state.accepted_at, state.accepted_power, first_time, first_power)
+        return max(raw - first_raw, 0), round(gap)
+
+    def _estimate(self, since: float | None, then: int, timestamp: float, power: int) -> float:
+        """Return the energy (Wh) made from ``since`` to ``timestamp``, by the power reported.
+
+        The mean of the power then and ``power`` now, within the capacity.
+        """
+        seconds = max(timestamp - (since if since is not None else timestamp), 0.0)
+        return min((then + power) / 2 * seconds / 3600, self._energy(seconds))
 
     def _today(self, production: CounterReading, now: datetime, *, accepted: bool) -> int | None:
         """Return the energy since the start of the local day, from the guarded lifetime.
@@ -315,7 +437,7 @@ def service_capacity(phases: int | None) -> int:
 def log_judgement(
     tag: str, what: str, raw: CounterReading, shown: GuardedCounter, *, was_holding: bool
 ) -> None:
-    """Say what the guard held back or rebased: once when holding starts, once when it ends.
+    """Say what the guard held back (once as it starts, once as it ends), rebased or continued.
 
     ``tag`` names the entry (never the serial), ``what`` the counter ("production").
     """
@@ -337,6 +459,15 @@ def log_judgement(
         _LOGGER.warning(
             "Envoy %s: its %s lifetime counter moved to %s Wh and stayed there (a counter"
             " wrap or a replaced Envoy); lifetime energy continues from %s Wh without a jump",
+            tag,
+            what,
+            raw.watt_hours_lifetime,
+            shown.lifetime,
+        )
+    if shown.returned:
+        _LOGGER.warning(
+            "Envoy %s: its %s lifetime counter came back to %s Wh, where it was before it"
+            " moved; lifetime energy continues from %s Wh, counting the step back once",
             tag,
             what,
             raw.watt_hours_lifetime,

@@ -16,6 +16,7 @@ from .stored import (
     Malformed,
     count,
     flag,
+    integer,
     items,
     number,
     optional_count,
@@ -62,6 +63,13 @@ class GuardState:
     credit: float = 0.0  # energy (Wh) carried over from the last accepted reading
     # The Envoy was replaced: its next plausible reading is the counter's new base.
     new_counter: bool = False
+    # The levels the counter left when its base moved (rule 3), most recent last: when it
+    # was last accepted there (epoch seconds), the counter then, the lifetime that reading
+    # stood for (what was shown, and what was owed), and the energy (Wh) estimated since.
+    left: list[tuple[float, int, int, int]] = field(default_factory=list)
+    # Energy (Wh) the counter counted that the lifetime has not shown yet, paid from the
+    # credit; below zero, what was shown beyond it (an estimate the counter proved high).
+    owed: int = 0
 
     def as_dict(self) -> dict[str, Any]:
         """Return the state for storage."""
@@ -83,6 +91,8 @@ class GuardState:
             candidates=[_candidate(item) for item in items(data.get("candidates", []))],
             credit=max(number(data.get("credit", 0.0)), 0.0),
             new_counter=flag(data.get("new_counter", False)),
+            left=[_level(item) for item in items(data.get("left", []))],
+            owed=integer(data.get("owed", 0)),
         )
 
 
@@ -90,6 +100,14 @@ def _candidate(item: object) -> tuple[float, int, int]:
     match item:
         case [when, counter, power]:
             return number(when), count(counter), count(power)
+        case _:
+            raise Malformed(item)
+
+
+def _level(item: object) -> tuple[float, int, int, int]:
+    match item:
+        case [when, counter, lifetime, estimated]:
+            return number(when), count(counter), integer(lifetime), count(estimated)
         case _:
             raise Malformed(item)
 
@@ -104,3 +122,4 @@ class GuardedCounter:
     lifetime: int | None
     suspect: bool  # this reading was held back, in whole or in part
     rebased: bool  # this reading set a new base for the Envoy's counter
+    returned: bool = False  # the counter came back to a level it left (rule 3)

@@ -326,7 +326,7 @@ class Site:
     ) -> tuple[MeteredReading | None, dict[str, GuardedCounter]]:
         """Judge the meters' counters when read; otherwise the last reading stands."""
         if metered is not None:
-            return metered, self.counters.judge(metered, now, peak)
+            return metered, self.counters.judge(metered, now, peak, tag=self.tag)
         last = self._last
         if (
             last is None

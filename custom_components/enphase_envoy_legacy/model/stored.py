@@ -29,6 +29,13 @@ def count(value: object) -> int:
     return value
 
 
+def integer(value: object) -> int:
+    """Return a stored integer within -MAX_STORED..MAX_STORED (a difference of counts)."""
+    if type(value) is not int or not -MAX_STORED <= value <= MAX_STORED:
+        raise Malformed(value)
+    return value
+
+
 def optional_count(value: object) -> int | None:
     """Return a stored count, or None."""
     return None if value is None else count(value)
