@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from datetime import datetime, timedelta
 
 from homeassistant.config_entries import ConfigEntry
@@ -28,7 +27,7 @@ from .errors import translated
 from .model import RECHECK, Site, Snapshot, WrongEnvoyError
 from .naming import entry_tag
 from .repairs import Repairs
-from .signals import async_signal
+from .signals import InverterSignals
 from .store import EntryStore
 
 type EnvoyLegacyConfigEntry = ConfigEntry[EnvoyLegacyCoordinator]
@@ -65,7 +64,7 @@ class EnvoyLegacyCoordinator(DataUpdateCoordinator[Snapshot]):
         self._devices = lambda: inverter_devices(hass, entry.entry_id, self.serial).keys()
         self.next_poll: datetime | None = None
         self._auth_failures = 0
-        self._signalled_success = True  # the health the inverter entities last heard of
+        self.signals = InverterSignals(hass, entry.entry_id)
 
     async def _async_setup(self) -> None:
         """Restore the site; read the Envoy's identity only on a first setup."""
@@ -94,9 +93,7 @@ class EnvoyLegacyCoordinator(DataUpdateCoordinator[Snapshot]):
             failure = self._failure(err, first=self.data is None)
             # Brief trouble is no event: the last values stay while they are young enough.
             definite = isinstance(err, WrongEnvoyError | EnvoyUnsupportedFirmwareError)
-            held = (
-                None if definite or failure.__class__ is not UpdateFailed else self.site.hold(now)
-            )
+            held = None if definite or type(failure) is not UpdateFailed else self.site.hold(now)
             if held is None:
                 raise failure from err
             return held
@@ -137,13 +134,5 @@ class EnvoyLegacyCoordinator(DataUpdateCoordinator[Snapshot]):
         """Update the listeners; signal only the inverters and panels with something new."""
         super().async_update_listeners()
         data: Snapshot | None = self.data  # None after a failed first refresh
-        if data is None:
-            return
-        inverters: Iterable[str] = data.changed_inverters
-        panels: Iterable[str] = data.changed_panels
-        # When the Envoy's health changed, every listed inverter is signalled.
-        healthy = self.last_update_success and data.inverters_shown
-        if healthy != self._signalled_success:
-            self._signalled_success = healthy
-            inverters = panels = data.inverters
-        async_signal(self.hass, self.config_entry.entry_id, inverters, panels)
+        if data is not None:
+            self.signals.send(data, success=self.last_update_success)

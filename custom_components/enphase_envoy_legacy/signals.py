@@ -14,6 +14,7 @@ from homeassistant.core import HomeAssistant, callback
 from homeassistant.helpers.dispatcher import async_dispatcher_send
 
 from .const import DOMAIN
+from .model import Snapshot
 
 
 def inverter_signal(entry_id: str, inverter_serial: str) -> str:
@@ -26,12 +27,25 @@ def panel_signal(entry_id: str, inverter_serial: str) -> str:
     return f"{DOMAIN}_{entry_id}_{inverter_serial}_panel"
 
 
-@callback
-def async_signal(
-    hass: HomeAssistant, entry_id: str, inverters: Iterable[str], panels: Iterable[str]
-) -> None:
-    """Signal these inverters' entities, and these panels' energy sensors."""
-    for serial in inverters:
-        async_dispatcher_send(hass, inverter_signal(entry_id, serial))
-    for serial in panels:
-        async_dispatcher_send(hass, panel_signal(entry_id, serial))
+class InverterSignals:
+    """Tells each poll's news to the entities of the inverters and panels it concerns."""
+
+    def __init__(self, hass: HomeAssistant, entry_id: str) -> None:
+        """Start with the inverter entities taken to be healthy."""
+        self.hass = hass
+        self.entry_id = entry_id
+        self.healthy = True  # the health the inverter entities last heard of
+
+    @callback
+    def send(self, data: Snapshot, *, success: bool) -> None:
+        """Signal the inverters and panels with something new; all when health changed."""
+        inverters: Iterable[str] = data.changed_inverters
+        panels: Iterable[str] = data.changed_panels
+        healthy = success and data.inverters_shown
+        if healthy != self.healthy:
+            self.healthy = healthy
+            inverters = panels = data.inverters
+        for serial in inverters:
+            async_dispatcher_send(self.hass, inverter_signal(self.entry_id, serial))
+        for serial in panels:
+            async_dispatcher_send(self.hass, panel_signal(self.entry_id, serial))
