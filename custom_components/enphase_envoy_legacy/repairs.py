@@ -5,7 +5,9 @@
   entry's Envoy with it (as Reconfigure does), so the history continues;
 - silent inverter: a microinverter stopped reporting in daylight while the rest of the site
   reports;
-- meter fault: a CT meter of a metered Envoy-S reports ``check-wiring`` or stopped metering.
+- meter fault: a CT meter of a metered Envoy-S reports ``check-wiring`` or stopped metering;
+- slowed Envoy: its microinverters have reported less often than every 15 minutes for a day
+  (Enphase set it so, through its cloud; model/schedule.py judges it).
 """
 
 from __future__ import annotations
@@ -47,6 +49,11 @@ def replaced_issue_id(serial: str) -> str:
 def meter_fault_issue_id(serial: str, measurement_type: str) -> str:
     """Return the id of the repair issue for a CT meter that reports a fault."""
     return f"{serial}_meter_{measurement_type}"
+
+
+def slowed_issue_id(serial: str) -> str:
+    """Return the id of the repair issue for an Envoy whose microinverters report slowly."""
+    return f"{serial}_slowed"
 
 
 def raise_token_firmware(hass: HomeAssistant, serial: str, error: str) -> None:
@@ -176,6 +183,38 @@ class MeterFaults:
             )
 
 
+class SlowedEnvoy:
+    """The repair issue of an Envoy whose microinverters report slowly: raised, then cleared."""
+
+    def __init__(self, hass: HomeAssistant, serial: str) -> None:
+        """Follow one Envoy (an issue raised before is picked up: issues outlive a reload)."""
+        self.hass = hass
+        self.serial = serial
+        raised = ir.async_get(hass).async_get_issue(DOMAIN, slowed_issue_id(serial)) is not None
+        # The interval shown in minutes (0: an issue raised before, its text not known here).
+        self.shown: int | None = 0 if raised else None
+
+    def update(self, slowed: float | None) -> None:
+        """Raise the issue while the Envoy is slowed (``slowed``: its interval), else clear it."""
+        minutes = None if slowed is None else round(slowed / 60)
+        if minutes == self.shown:
+            return
+        self.shown = minutes
+        issue_id = slowed_issue_id(self.serial)
+        if minutes is None:
+            ir.async_delete_issue(self.hass, DOMAIN, issue_id)
+            return
+        ir.async_create_issue(
+            self.hass,
+            DOMAIN,
+            issue_id,
+            is_fixable=False,
+            severity=ir.IssueSeverity.WARNING,
+            translation_key="envoy_slowed",
+            translation_placeholders={"envoy": self.serial, "minutes": str(minutes)},
+        )
+
+
 class Repairs:
     """Every repair issue of one Envoy, raised and cleared as its polls say."""
 
@@ -185,6 +224,7 @@ class Repairs:
         self.serial = serial
         self.silent_inverters = SilentInverters(hass, serial)
         self.meter_faults = MeterFaults(hass, serial)
+        self.slowed = SlowedEnvoy(hass, serial)
 
     def token_firmware(self, error: str) -> None:
         """Say that the Envoy moved to token firmware."""
@@ -209,13 +249,17 @@ class Repairs:
         ir.async_delete_issue(self.hass, DOMAIN, replaced_issue_id(self.serial))
 
     def apply(self, snapshot: Snapshot, now: datetime) -> None:
-        """Judge the inverters read, forget those gone for good, follow the meters' faults."""
+        """Judge the inverters read, forget those gone for good, follow the meters' faults.
+
+        And say whether the Envoy reports slowly.
+        """
         if snapshot.inverters_read:
             self.silent_inverters.update(snapshot.inverters, snapshot.census.retired, now)
         for serial in snapshot.forgotten:
             self.silent_inverters.forget(serial)
         if snapshot.meter_faults is not None:
             self.meter_faults.update(snapshot.meter_faults)
+        self.slowed.update(snapshot.slowed)
 
 
 class ReplaceEnvoyFlow(RepairsFlow):

@@ -16,7 +16,11 @@ from pytest_homeassistant_custom_component.common import MockConfigEntry
 
 from custom_components.enphase_envoy_legacy.const import DOMAIN
 from custom_components.enphase_envoy_legacy.model import Site
-from custom_components.enphase_envoy_legacy.store import migrate_minor_2, migrate_version_1
+from custom_components.enphase_envoy_legacy.store import (
+    STORE_MINOR_VERSION,
+    migrate_minor_2,
+    migrate_version_1,
+)
 from tests.helpers import NOON, report_all, state, store_key
 from tests.simulator import PATH_INFO, PATH_METERS, EnvoySimulator
 
@@ -246,8 +250,77 @@ def test_release_0_1_stores_lose_nothing(capture: str) -> None:
         "meters": {"meters": data["meters"]["meters"]},
         "guard": {**data["guard"], **since},
         "counters": {name: {**state, **since} for name, state in data["counters"].items()},
+        "rhythm": {**data["rhythm"], **ADDED_TO_2_3["rhythm"]},
     }
     assert site.as_dict() == expected
+
+
+# Stores written at d7e38c3 (store version 2.3, before issue #24) after 45 minutes of
+# polls at noon, the rhythm learned (metered or not) and every panel counting.
+RELEASE_2_3_STORES = RELEASE_0_1_STORES / "2.3"
+# What was added to a 2.3 store's parts since (without a minor version of its own: each has
+# its default when absent). A panel holds nothing back (no key); the rhythm's slow interval
+# is not seen; each guard remembers no level left and owes nothing.
+ADDED_TO_2_3: dict[str, dict[str, Any]] = {
+    "rhythm": {"slow_since": None, "slow_seen": None},
+    "guard": {"left": [], "owed": 0},
+}
+
+
+def release_2_3_store(capture: str) -> dict[str, Any]:
+    """Return the store the release before issue #24 wrote for a capture's Envoy."""
+    written: dict[str, Any] = json.loads((RELEASE_2_3_STORES / f"{capture}.json").read_text())
+    return written["store"]
+
+
+@pytest.mark.parametrize("capture", ["D5.0.62", "R4.10.35_metered"])
+def test_2_3_stores_lose_nothing(capture: str) -> None:
+    """Every part of a 2.3 store comes back as it was, with the issue's additions' defaults."""
+    stored = release_2_3_store(capture)
+    assert (stored["version"], stored["minor_version"]) == (2, 3)
+    data = stored["data"]
+    assert data["panels"]
+    site = Site.from_dict(data["info"]["serial"], "entry 123456", data, NOON)
+    expected = {
+        part: {**value, **ADDED_TO_2_3.get(part, {})} if isinstance(value, dict) else value
+        for part, value in data.items()
+    }
+    guards = ADDED_TO_2_3["guard"]
+    expected["counters"] = {name: {**s, **guards} for name, s in data["counters"].items()}
+    assert site.as_dict() == expected
+
+
+@pytest.mark.parametrize("rhythm", [None])
+@pytest.mark.parametrize("capture", ["D5.0.62", "R4.10.35_metered"])
+async def test_2_3_stores_set_up_and_go_on(
+    hass: HomeAssistant,
+    freezer: FrozenDateTimeFactory,
+    simulator: EnvoySimulator,
+    mock_config_entry: MockConfigEntry,
+    hass_storage: dict[str, Any],
+    capture: str,
+) -> None:
+    """A restart on a 2.3 store: nothing read again, every panel's energy and the rhythm kept."""
+    stored = release_2_3_store(capture)
+    key = store_key(mock_config_entry.entry_id)
+    hass_storage[key] = {**stored, "key": key}
+    data = stored["data"]
+    freezer.move_to(datetime.fromtimestamp(data["rhythm"]["burst_end"], UTC) + timedelta(minutes=2))
+    mock_config_entry.add_to_hass(hass)
+    assert await hass.config_entries.async_setup(mock_config_entry.entry_id)
+    await hass.async_block_till_done()
+    assert simulator.count(PATH_INFO) == 0
+    assert simulator.count(PATH_METERS) == 0
+    site = mock_config_entry.runtime_data.site
+    assert site.scheduler.state.interval == data["rhythm"]["interval"]
+    assert site.scheduler.state.metered is data["rhythm"]["metered"]
+    for serial, panel in data["panels"].items():
+        assert site.panels.panels[serial].lifetime >= panel["lifetime"]
+    await hass.config_entries.async_unload(mock_config_entry.entry_id)
+    written = hass_storage[key]
+    assert (written["version"], written["minor_version"]) == (2, STORE_MINOR_VERSION)
+    assert written["data"]["rhythm"]["slow_since"] is None
+    assert written["data"]["panels"].keys() == data["panels"].keys()
 
 
 @pytest.mark.parametrize("capture", ["D5.0.62", "R4.10.35_metered"])

@@ -153,3 +153,24 @@ def test_an_empty_list_keeps_the_last_records(caplog: pytest.LogCaptureFixture) 
 
     fewer = {"A": inverter("A", now + 600)}
     assert census.keep_through_empty_lists(fewer, "tag") is fewer
+
+
+@pytest.mark.parametrize(
+    ("watts", "reporting"),
+    [(200, 2), (5, 0)],
+    ids=["producing: an interval made longer, maybe", "nightfall: nearly nothing produced"],
+)
+def test_bursts_that_stop(watts: int, reporting: int) -> None:
+    """The latest burst's power decides how long it stays the site's (issue #24).
+
+    Produced at 5 % of the site's peak at least, it holds the count for the longest interval
+    (and a half); less (the evening's last reports), for the site's interval as before.
+    """
+    burst = 1_000_000.0
+    listed = {"A": inverter("A", burst, watts), "B": inverter("B", burst + 30, watts)}
+    census = InverterCensus()
+    assert census.read(listed, burst + 40, interval=300).reporting == 2
+    # Twenty minutes on, nothing new: five-minute bursts would have come three times.
+    later = census.read(listed, burst + 1200, interval=300)
+    assert later.reporting == reporting
+    assert later.problems == frozenset()

@@ -9,15 +9,17 @@ import pytest
 
 from custom_components.enphase_envoy_legacy.model.panels import (
     FUTURE_SLACK,
+    INTERVAL_SLACK,
     MAX_GAP_INTERVALS,
     MAX_MICROINVERTER_W,
     MAX_REPORT_INTERVAL,
     PanelEnergy,
     PanelState,
+    latest_burst,
     longest_counted_gap,
     plausible_watts,
-    reporting_count,
     reporting_problems,
+    site_reports,
 )
 from custom_components.enphase_envoy_legacy.model.schedule import PollScheduler
 
@@ -30,6 +32,14 @@ YEAR_2100 = datetime(2100, 1, 1, tzinfo=UTC).timestamp()
 NIGHT = 11.1 * 3600
 
 TAG = "entry 123456"
+
+
+def reporting_count(
+    reports: dict[str, float], now: float, interval: float, *, producing: bool = False
+) -> int:
+    """Return how many inverters the census counts as reporting (model/census.py)."""
+    newest, burst = latest_burst(reports, interval)
+    return len(burst) if site_reports(newest, now, interval, producing=producing) else 0
 
 
 def test_each_report_adds_its_interval() -> None:
@@ -111,6 +121,8 @@ def test_restart_restores_without_loss_or_double_count() -> None:
         {5: {"last_report": T0, "lifetime": 1, "day_start": 0}},
         {"A": {"last_report": T0, "lifetime": math.inf, "day_start": 0}},
         {"A": {"last_report": math.nan, "lifetime": 1, "day_start": 0}},
+        {"A": {"last_report": T0, "lifetime": 1, "day_start": 0, "held": -1.0}},
+        {"A": {"last_report": T0, "lifetime": 1, "day_start": 0, "held_gap": "long"}},
     ],
 )
 def test_malformed_memory_is_forgotten(stored: object) -> None:
@@ -125,6 +137,76 @@ def test_stored_state_round_trip() -> None:
         PanelState.from_dict({"last_report": T0, "lifetime": 12.5, "day": DAY, "day_start": 2.5})
         == state
     )
+
+
+# --- an interval made longer (issue #24) ---------------------------------------------------------
+
+
+def test_the_first_report_of_a_longer_interval_counts_once_confirmed() -> None:
+    """300 s, then hourly: the first hourly report is held, the second confirms it."""
+    panels = PanelEnergy()
+    panels.report("A", T0, 200, 300, DAY, now=T0)
+    assert not panels.report("A", T0 + 3600, 240, 300, DAY, now=T0 + 3600)
+    state = panels.panels["A"]
+    assert (state.lifetime, state.held, state.held_gap) == (0, pytest.approx(240.0), 3600)
+    # Held back across a restart.
+    restored = PanelEnergy.from_dict(panels.as_dict(), TAG)
+    assert restored.panels == panels.panels
+    # The second hourly report, the interval confirmed: both count.
+    assert restored.report("A", T0 + 7200, 120, 3600, DAY, now=T0 + 7200)
+    state = restored.panels["A"]
+    assert state.lifetime == pytest.approx(240.0 + 120.0)
+    assert (state.held, state.held_before, state.held_gap) == (0, 0, 0)
+    assert "held" not in restored.as_dict()["A"]  # nothing held: nothing more stored
+
+
+def test_an_outage_counts_nothing() -> None:
+    """A long gap, then the same interval again: what was held counts nothing."""
+    panels = PanelEnergy()
+    panels.report("A", T0, 200, 300, DAY, now=T0)
+    panels.report("A", T0 + 2400, 240, 300, DAY, now=T0 + 2400)  # a 40-minute outage
+    assert panels.report("A", T0 + 2700, 240, 300, DAY, now=T0 + 2700)
+    state = panels.panels["A"]
+    assert state.lifetime == pytest.approx(20.0)  # the report after it, alone
+    assert (state.held, state.held_gap) == (0, 0)
+
+
+def test_a_night_is_never_held_and_keeps_what_is() -> None:
+    """Hourly from the evening's last hour: held over the night, counted for its own day."""
+    panels = PanelEnergy()
+    panels.report("A", T0, 50, 300, DAY, now=T0)
+    panels.report("A", T0 + 3600, 30, 300, DAY, now=T0 + 3600)  # the first hourly report
+    morning = T0 + 3600 + NIGHT
+    tomorrow = "2025-06-16"
+    assert not panels.report("A", morning, 20, 300, tomorrow, now=morning)  # the night
+    state = panels.panels["A"]
+    assert (state.held, state.held_before) == (0, pytest.approx(30.0))
+    assert not panels.report("A", morning + 3600, 200, 300, tomorrow, now=morning + 3600)
+    # Confirmed: this morning's hour counts today, yesterday's hour only in the lifetime.
+    assert panels.report("A", morning + 7200, 300, 3600, tomorrow, now=morning + 7200)
+    assert state.lifetime == pytest.approx(30.0 + 200.0 + 300.0)
+    assert state.today() == pytest.approx(200.0 + 300.0)
+
+
+def test_what_is_held_stays_below_the_site() -> None:
+    """Released, what was held counts up to the site's energy today, like any report."""
+    panels = PanelEnergy()
+    panels.report("A", T0, 200, 300, DAY, now=T0)
+    panels.report("A", T0 + 3600, 240, 300, DAY, now=T0 + 3600, site_today=1000)
+    assert panels.report("A", T0 + 7200, 240, 3600, DAY, now=T0 + 7200, site_today=300)
+    assert panels.panels["A"].today() == pytest.approx(300.0)
+
+
+def test_reporting_goes_on_while_a_producing_site_is_late() -> None:
+    """Bursts that stop while the panels produce: the count holds for an hour and a half."""
+    reports = {"A": T0, "B": T0 + 20, "C": T0 + 40}
+    late = T0 + 40 + INTERVAL_SLACK * 300 + 60
+    assert reporting_count(reports, late, 300) == 0  # nightfall: the last reports carry nothing
+    assert reporting_count(reports, late, 300, producing=True) == 3
+    longest = T0 + 40 + INTERVAL_SLACK * MAX_REPORT_INTERVAL
+    assert reporting_count(reports, longest, 300, producing=True) == 3
+    assert reporting_count(reports, longest + 1, 300, producing=True) == 0
+    assert reporting_count({}, T0, 300, producing=True) == 0
 
 
 def test_one_silent_inverter_by_day_is_a_problem() -> None:

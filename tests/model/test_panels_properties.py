@@ -5,9 +5,14 @@ future, far past, repeated, out of order, not a number; any report interval, a n
 included), across restarts and with any stored state:
 
 - a panel's lifetime energy never decreases;
-- a report adds at most the microinverter maximum times the time since the panel's previous
-  counted report, and never for a gap longer than MAX_GAP_INTERVALS report intervals of at
-  most MAX_REPORT_INTERVAL: gaps add nothing;
+- a report adds at most its power (and the microinverter maximum) times the time since the
+  panel's previous report, and never for a gap longer than MAX_GAP_INTERVALS report
+  intervals of at most MAX_REPORT_INTERVAL: such a gap adds nothing then;
+- a report after a longer gap, of up to MAX_GAP_INTERVALS of the longest intervals, is held
+  back, exactly its power times its gap; the next report counted adds what was held when
+  its interval covers the longest gap held (the first reports of a longer interval), and
+  drops it otherwise (an outage): nothing is counted twice, nothing held is lost for a
+  longer interval;
 - a report dated ahead of the clock is never counted nor remembered, and a panel whose last
   report is stored ahead of the clock counts again from its next real report;
 - a panel's energy today stays at or below the site's when it is known;
@@ -18,7 +23,7 @@ included), across restarts and with any stored state:
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 
 from hypothesis import given, settings
@@ -26,11 +31,12 @@ from hypothesis import strategies as st
 
 from custom_components.enphase_envoy_legacy.model.panels import (
     FUTURE_SLACK,
+    LONGEST_GAP,
     MAX_GAP_INTERVALS,
     MAX_MICROINVERTER_W,
-    MAX_REPORT_INTERVAL,
     PanelEnergy,
     PanelState,
+    longest_counted_gap,
     plausible_watts,
 )
 
@@ -38,7 +44,6 @@ SERIALS = ("A", "B", "C")
 START = datetime(2026, 6, 21, tzinfo=UTC).timestamp()
 YEAR_2100 = datetime(2100, 1, 1, tzinfo=UTC).timestamp()
 NIGHT = 11.1 * 3600  # the overnight gap an entry set up at night took for the interval
-LONGEST_GAP = MAX_GAP_INTERVALS * MAX_REPORT_INTERVAL
 # Relative rounding of float arithmetic, with room to spare.
 EPSILON = 1e-9
 
@@ -101,6 +106,7 @@ reports = st.builds(
     site_today=st.one_of(st.none(), st.floats(), st.floats(min_value=0.0, max_value=1e5)),
 )
 events = st.lists(st.one_of(reports, reports, reports, st.just(Restart())), max_size=60)
+held = st.one_of(st.just(0.0), st.floats(min_value=0.0, max_value=1e6))
 stored_states = st.dictionaries(
     st.sampled_from(SERIALS),
     st.builds(
@@ -109,6 +115,9 @@ stored_states = st.dictionaries(
         lifetime=st.floats(min_value=0.0, max_value=1e9),
         day=st.one_of(st.none(), st.sampled_from(["2026-06-20", "2026-06-21"])),
         day_start=st.floats(min_value=0.0, max_value=1e9),
+        held=held,
+        held_before=held,
+        held_gap=st.one_of(st.just(0.0), st.floats(min_value=0.0, max_value=LONGEST_GAP)),
     ),
     max_size=len(SERIALS),
 )
@@ -148,8 +157,10 @@ def run(
             growth = abs(site_today) if site_today is not None and math.isfinite(site_today) else 0
             site_today = site[day] = site.get(day, 0.0) + growth
         before = panels.panels.get(event.serial)
-        lifetime = before.lifetime if before is not None else 0.0
-        last = before.last_report if before is not None else None
+        # The panel as it was (a copy: the report changes it in place).
+        prior = replace(before) if before is not None else None
+        lifetime = prior.lifetime if prior is not None else 0.0
+        last = prior.last_report if prior is not None else None
         panels.report(
             event.serial,
             when,
@@ -176,25 +187,54 @@ def run(
             continue
         # Recovered: a real report leaves no panel waiting for a date ahead of the clock.
         assert after.last_report <= clock + FUTURE_SLACK
-        added = after.lifetime - lifetime
-        if added > 0:
-            assert last is not None
-            gap = after.last_report - last
-            # Counted reports: dated no further ahead than the clock allows, no longer a gap
-            # than three of the longest real intervals (and of the site's interval), and no
-            # more than the microinverter maximum over that gap.
-            assert after.last_report == when
-            assert 0 < gap <= LONGEST_GAP
-            assert gap <= MAX_GAP_INTERVALS * event.interval
-            assert 0 <= event.watts <= MAX_MICROINVERTER_W
-            assert within(added, MAX_MICROINVERTER_W * gap / 3600, after.lifetime)
-            assert within(added, event.watts * gap / 3600, after.lifetime)
-            if site_today is not None:
-                assert within(after.today(), site_today)
+        if prior is not None:
+            check_counted(prior, after, event, when, clock, site_today)
         if site_days and after.day == day:
             # Followed all day long, the site's today is never below a panel's.
             assert within(after.today(), site[day])
     return panels, clock
+
+
+def check_counted(
+    prior: PanelState,
+    after: PanelState,
+    event: Report,
+    when: float,
+    clock: float,
+    site_today: float | None,
+) -> None:
+    """Check what a report (at ``when``, not ahead of the clock) added, or held back."""
+    added = after.lifetime - prior.lifetime
+    was_held, now_held = prior.held + prior.held_before, after.held + after.held_before
+    assert math.isfinite(now_held)
+    assert now_held >= 0
+    assert after.held_gap <= LONGEST_GAP
+    gap = when - prior.last_report
+    own = (plausible_watts(event.watts) or 0) * gap / 3600
+    if added > 0:
+        # Counted reports: dated no further ahead than the clock allows, no longer a gap
+        # than three of the longest real intervals (and of the site's interval), and no
+        # more than the report's power over that gap, and what was held back for a gap
+        # the interval covers now.
+        assert after.last_report == when
+        assert 0 < gap <= LONGEST_GAP
+        assert gap <= MAX_GAP_INTERVALS * event.interval
+        assert now_held == 0
+        covered = prior.held_gap <= longest_counted_gap(event.interval)
+        released = was_held if covered else 0.0
+        assert within(added, MAX_MICROINVERTER_W * gap / 3600 + released, after.lifetime)
+        assert within(added, own + released, after.lifetime)
+        if site_today is not None and after.today() > prior.today():
+            # (What was held on an earlier day goes into the lifetime only.)
+            assert within(after.today(), site_today)
+    elif gap > 0 and prior.last_report <= clock + FUTURE_SLACK:
+        if longest_counted_gap(event.interval) < gap <= LONGEST_GAP:
+            # Held back: exactly its power over its gap, nothing counted yet.
+            assert within(abs(now_held - was_held - own), 0.0, now_held)
+            assert after.held_gap == max(prior.held_gap, gap)
+        elif gap > LONGEST_GAP:
+            # A night's gap: neither counted nor held; what was held waits.
+            assert now_held == was_held
 
 
 @settings(max_examples=300)
@@ -220,7 +260,8 @@ def test_counting_always_comes_back(
 
     The clock moves on a day; a report then, and one 300 s plus twice the allowed clock
     difference later (so after whatever the panel's last report was): the second adds its
-    power times its gap, which three 300 s intervals cover.
+    power times its gap, which three 300 s intervals cover, and whatever was held back for
+    a gap they cover too; nothing is held afterwards.
     """
     panels = PanelEnergy.from_dict({serial: vars(state) for serial, state in memory.items()}, TAG)
     panels, clock = run(panels, history)
@@ -231,9 +272,14 @@ def test_counting_always_comes_back(
         state = panels.panels[serial]
         lifetime, last = state.lifetime, state.last_report
         assert first <= last <= first + FUTURE_SLACK
+        covered = state.held_gap <= longest_counted_gap(300)
+        released = state.held + state.held_before if covered else 0.0
         counted = panels.report(serial, second, watts, 300, day_of(second), now=second)
-        assert counted == (watts > 0)
-        assert state.lifetime == lifetime + watts * (second - last) / 3600
+        assert counted == (state.lifetime > lifetime)
+        assert counted or watts == 0
+        expected = lifetime + watts * (second - last) / 3600 + released
+        assert within(abs(state.lifetime - expected), 0.0, expected)
+        assert (state.held, state.held_before, state.held_gap) == (0.0, 0.0, 0.0)
 
 
 @settings(max_examples=200)

@@ -34,6 +34,7 @@ OFFSETS = [0, 0, 1, 2, 4, 6, 8, 8, 11, 11, 13, 15, 16, 18, 19, 20, 21, 24, 25, 2
 OFFSETS += [33, 34, 36, 37, 40, 40, 44, 44, 47, 49, 50, 51, 53, 53, 55, 58, 59]
 START = 1_750_000_000.0  # a burst starts here
 HOUR = 3600.0
+DAY = 24 * HOUR
 
 
 @dataclass
@@ -44,6 +45,7 @@ class Site:
     changes: list[tuple[float, float]] = field(default_factory=list)  # (from, new interval)
     missed: set[int] = field(default_factory=set)  # indexes of bursts that do not happen
     night: tuple[float, float] | None = None  # no reports in [from, until)
+    nights: list[tuple[float, float]] = field(default_factory=list)  # more of them
     metered: bool = False
     end: float = START + 24 * HOUR
 
@@ -56,7 +58,8 @@ class Site:
                 if burst >= since:
                     interval = new
             index = len(self.bursts)
-            dark = self.night is not None and self.night[0] <= burst < self.night[1]
+            nights = [self.night] if self.night is not None else []
+            dark = any(start <= burst < end for start, end in [*nights, *self.nights])
             self.bursts.append(burst if index not in self.missed and not dark else float("nan"))
             burst += interval
         self.bursts = [burst for burst in self.bursts if not math.isnan(burst)]
@@ -490,3 +493,84 @@ def test_production_that_moves_only_with_reports_is_never_a_meter(
             production = reading
         assert scheduler.state.metered is not True
         now = max(scheduler.next_poll(now) + jitters[index % len(jitters)], now + 1)
+
+
+# --- a slowed Envoy (issue #24) ----------------------------------------------------------------
+
+
+def test_an_envoy_slowed_for_a_day() -> None:
+    """Hourly for a day, nights included: slowed (its interval said), then back: not slowed.
+
+    The verdict rests on the bursts: it survives a restart, and a restart changes nothing.
+    """
+    change, back = START + 2 * HOUR + 10, START + 30 * HOUR + 10
+    nights = [(START + (12 + 24 * day) * HOUR, START + (23 + 24 * day) * HOUR) for day in range(2)]
+    site = Site(changes=[(change, HOUR), (back, 300.0)], nights=nights, end=START + 2 * DAY)
+    scheduler = PollScheduler(60)
+    run(site, scheduler, START + 4 * HOUR + 600)
+    assert scheduler.state.interval == HOUR
+    # Confirmed at the second hourly burst.
+    confirmed = START + 4 * HOUR + 300
+    assert scheduler.state.slow_since == confirmed
+    assert scheduler.slowed is None
+    # Restarts: the day goes on from what was stored, the verdict comes with the burst a
+    # day after the confirmation (the first read after a restart has nothing to measure
+    # from; it came just before that burst).
+    restored = PollScheduler(60, RhythmState.from_dict(scheduler.state.as_dict()))
+    run(site, restored, confirmed + DAY - 1, first=START + 4 * HOUR + 700)
+    assert restored.slowed is None
+    restored = PollScheduler(60, RhythmState.from_dict(restored.state.as_dict()))
+    run(site, restored, confirmed + DAY + HOUR + 600, first=confirmed + DAY - 1)
+    assert restored.slowed == HOUR
+    assert RhythmState.from_dict(restored.state.as_dict()) == restored.state
+    # A shorter interval clears it at its first burst.
+    run(site, restored, back + 300 + 600, first=confirmed + DAY + HOUR + 601)
+    assert restored.state.interval == 300
+    assert restored.slowed is None
+    assert (restored.state.slow_since, restored.state.slow_seen) == (None, None)
+
+
+@pytest.mark.parametrize("interval", [300.0, 900.0])
+def test_outages_and_nights_slow_nothing(interval: float) -> None:
+    """Two days of nights, outages of an hour and more: the interval never looks slow."""
+    nights = [(START + (12 + 24 * day) * HOUR, START + (23 + 24 * day) * HOUR) for day in range(3)]
+    outages = [(START + (4 + 24 * day) * HOUR, START + (5.5 + 24 * day) * HOUR) for day in range(3)]
+    site = Site(interval=interval, nights=nights + outages, end=START + 3 * DAY)
+    scheduler = PollScheduler(60)
+    for hour in range(0, 3 * 24, 6):
+        run(site, scheduler, START + (hour + 6) * HOUR, first=START + hour * HOUR + 100)
+        assert scheduler.state.slow_since is None
+        assert scheduler.slowed is None
+
+
+def test_a_replaced_envoy_is_judged_afresh() -> None:
+    """A new Envoy in front of the same site: its pace is judged from its own bursts."""
+    scheduler = PollScheduler(
+        60, RhythmState(interval=HOUR, slow_since=START, slow_seen=START + DAY)
+    )
+    assert scheduler.slowed == HOUR
+    scheduler.new_envoy()
+    assert scheduler.slowed is None
+
+
+def test_a_longer_interval_is_judged_by_at_once() -> None:
+    """The first burst of a longer interval: schedule waits, judgement does not (at most 1 h)."""
+    scheduler = PollScheduler(60, RhythmState(interval=300.0))
+    assert scheduler.judged_interval == 300
+    scheduler.state.pending_interval = 3600.0
+    assert (scheduler.interval, scheduler.judged_interval) == (300, 3600)
+    scheduler.state.pending_interval = 11 * HOUR  # a night taken for an interval
+    assert scheduler.judged_interval == 3600
+
+
+def test_a_pending_interval_is_confirmed_across_a_restart() -> None:
+    """Restarted between the first two bursts of a longer interval: the second confirms it."""
+    site = Site(changes=[(START + HOUR + 10, 900.0)])
+    first = START + HOUR + 300 + 900  # the first burst 900 s after the one before
+    scheduler = PollScheduler(60)
+    run(site, scheduler, first + 120)
+    assert scheduler.state.pending_interval == 900
+    restored = PollScheduler(60, RhythmState.from_dict(scheduler.state.as_dict()))
+    # The first read after the restart measures nothing; the next burst confirms.
+    run(site, restored, first + 900 + 120, first=first + 180)
+    assert restored.state.interval == 900

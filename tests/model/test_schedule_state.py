@@ -20,6 +20,8 @@ from tests.model.test_schedule import START
         {"spreads": [None]},
         {"spreads": 5},
         {"meter_evidence": "some"},
+        {"slow_since": "yesterday"},
+        {"slow_seen": float("inf")},
     ],
 )
 def test_a_malformed_stored_rhythm_is_refused(stored: object) -> None:
@@ -39,5 +41,15 @@ def test_stored_rhythm_round_trip() -> None:
         metered=False,
         unchanged=3,
         meter_evidence=1,
+        slow_since=START - 3600,
+        slow_seen=START,
     )
     assert RhythmState.from_dict(state.as_dict()) == state
+
+
+def test_a_rhythm_stored_before_the_slow_interval_was_followed() -> None:
+    """A rhythm without the slow interval's bursts (store 2.3): none seen, nothing else lost."""
+    stored = {"interval": 3600.0, "pending_interval": None, "metered": False, "unchanged": 3}
+    state = RhythmState.from_dict(stored)
+    assert (state.interval, state.metered, state.unchanged) == (3600.0, False, 3)
+    assert (state.slow_since, state.slow_seen) == (None, None)

@@ -15,7 +15,15 @@ from dataclasses import dataclass, field
 from typing import Final
 
 from ..envoy_client import EnvoyInverter
-from .panels import FUTURE_SLACK, MAX_MICROINVERTER_W, reporting_count, reporting_problems
+from .panels import (
+    FUTURE_SLACK,
+    MAX_MICROINVERTER_W,
+    PRODUCING_SHARE,
+    latest_burst,
+    plausible_watts,
+    reporting_problems,
+    site_reports,
+)
 from .stored import number, restore_each
 
 _LOGGER = logging.getLogger(__package__)
@@ -55,6 +63,12 @@ class CensusReading:
     forgotten: frozenset[str] = frozenset()
     # The last report time of each listed, not retired inverter (none ahead of the clock).
     reports: Mapping[str, float] = field(default_factory=dict)
+
+
+def producing(inverters: Mapping[str, EnvoyInverter], burst: Iterable[str], peak: int) -> bool:
+    """Return True when a burst's reports carry PRODUCING_SHARE of the site's peak power."""
+    produced = sum(plausible_watts(inverters[serial].last_report_watts) or 0 for serial in burst)
+    return produced > 0 and produced >= PRODUCING_SHARE * peak
 
 
 class UnlistedInverters:
@@ -123,9 +137,10 @@ class InverterCensus:
     ) -> CensusReading:
         """Take in the inverter list read at ``now``; return what it says (also kept as last).
 
-        ``interval`` is the site's report interval; ``known`` the inverters the integration
-        keeps something of (devices, panel energy), for forgetting those gone for good;
-        ``reports`` the list's report_times, when the caller has them already.
+        ``interval`` is the site's report interval (``PollScheduler.judged_interval``);
+        ``known`` the inverters the integration keeps something of (devices, panel energy),
+        for forgetting those gone for good; ``reports`` the list's report_times, when the
+        caller has them already.
         """
         retired = frozenset(
             serial
@@ -145,18 +160,27 @@ class InverterCensus:
         changed |= retired ^ self.last.retired
         changed |= problems ^ self.last.problems
         self._inverters = dict(inverters)  # a copy: the caller may change its own
+        site_peak = sum(
+            min(max(item.max_report_watts, 0), MAX_MICROINVERTER_W)
+            for serial, item in inverters.items()
+            if serial not in retired
+        )
+        # Who reported in the latest burst, while the site reports (panels.site_reports).
+        # (Whether its panels produced is worked out only for a burst that is late.)
+        newest, burst = latest_burst(reports, interval)
+        if not site_reports(newest, now, interval, producing=False) and not (
+            site_reports(newest, now, interval, producing=True)
+            and producing(inverters, burst, site_peak)
+        ):
+            burst = []
         self.last = CensusReading(
             changed=frozenset(changed),
             listing=frozenset(inverters.keys() ^ before.keys()),
             retired=retired,
             problems=problems,
-            reporting=reporting_count(reports, now, interval),
+            reporting=len(burst),
             known=len(inverters) - len(retired),
-            site_peak=sum(
-                min(max(item.max_report_watts, 0), MAX_MICROINVERTER_W)
-                for serial, item in inverters.items()
-                if serial not in retired
-            ),
+            site_peak=site_peak,
             forgotten=frozenset(self.unlisted.update(known, inverters, now)),
             reports=reports,
         )

@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from dataclasses import asdict, dataclass
 from typing import Any, Final
 
-from .stored import mapping, number, optional_text, restore_each
+from .stored import Malformed, mapping, number, optional_text, restore_each
 
 # Enphase microinverters are rated below 500 W AC: a larger report is garbage, and must not
 # widen the energy guard's idea of what the site can produce.
@@ -29,6 +29,12 @@ INTERVAL_SLACK: Final = 1.5
 MAX_REPORT_INTERVAL: Final = 3600.0
 # A report dated further than this ahead of the clock is garbage (or a clock gone wrong).
 FUTURE_SLACK: Final = 300.0
+# The longest gap a report may ever stand for: three of the longest intervals. A longer one
+# (a night) is never counted, nor held back (see PanelState.held).
+LONGEST_GAP: Final = MAX_GAP_INTERVALS * MAX_REPORT_INTERVAL
+# While the site's latest reports carry this share of its peak power, its panels produce:
+# bursts that stop then may be an interval made longer (site_reports).
+PRODUCING_SHARE: Final = 0.05
 
 
 def plausible_watts(watts: int) -> int | None:
@@ -46,14 +52,33 @@ def longest_counted_gap(interval: float) -> float:
     return MAX_GAP_INTERVALS * min(interval, MAX_REPORT_INTERVAL)
 
 
+def _held(value: object) -> float:
+    """Return a stored energy or gap held back (absent: none)."""
+    held = 0.0 if value is None else number(value)
+    if held < 0:
+        raise Malformed(value)
+    return held
+
+
 @dataclass(kw_only=True)
 class PanelState:
-    """What is known of one inverter's energy, stored across restarts."""
+    """What is known of one inverter's energy, stored across restarts.
+
+    ``held``: the energy of reports after a gap longer than the interval in use covers (Wh),
+    ``held_before`` the part of it reported before ``day``, ``held_gap`` the longest such
+    gap. Such a report is the first of a longer interval, or follows an outage: the next
+    report counted says which. When the interval in use has grown to cover ``held_gap``
+    they were the first reports of the longer interval, and count; otherwise they count
+    nothing (an outage). Only gaps up to LONGEST_GAP are held (the night never is).
+    """
 
     last_report: float  # the report its energy was counted up to
     lifetime: float = 0.0  # Wh since the integration first saw the inverter
     day: str | None = None  # the local date "today" counts from
     day_start: float = 0.0  # the lifetime at the start of that day
+    held: float = 0.0
+    held_before: float = 0.0
+    held_gap: float = 0.0
 
     def today(self) -> float:
         """Return the energy since the start of ``day``."""
@@ -68,7 +93,34 @@ class PanelState:
             lifetime=number(data.get("lifetime")),
             day=optional_text(data.get("day")),
             day_start=number(data.get("day_start")),
+            held=_held(data.get("held")),
+            held_before=_held(data.get("held_before")),
+            held_gap=_held(data.get("held_gap")),
         )
+
+    def as_dict(self) -> dict[str, Any]:
+        """Return the state for storage (nothing held back is left out: the usual case)."""
+        stored = asdict(self)
+        if not (self.held or self.held_before or self.held_gap):
+            for name in ("held", "held_before", "held_gap"):
+                del stored[name]
+        return stored
+
+    def hold(self, energy: float, gap: float) -> None:
+        """Hold back a report's energy after a gap the interval in use does not cover."""
+        self.held += energy
+        self.held_gap = max(self.held_gap, gap)
+
+    def release(self, longest: float) -> float:
+        """Take what is held: return what counts today, once ``longest`` covers the held gap.
+
+        What was reported on an earlier day goes into the lifetime, not today.
+        """
+        today, before = (self.held, self.held_before) if self.held_gap <= longest else (0.0, 0.0)
+        self.lifetime += before
+        self.day_start += before
+        self.held = self.held_before = self.held_gap = 0.0
+        return today
 
 
 class PanelEnergy:
@@ -89,7 +141,7 @@ class PanelEnergy:
 
     def as_dict(self) -> dict[str, dict[str, Any]]:
         """Return the states for storage."""
-        return {serial: asdict(state) for serial, state in self.panels.items()}
+        return {serial: state.as_dict() for serial, state in self.panels.items()}
 
     def report(
         self,
@@ -104,7 +156,9 @@ class PanelEnergy:
     ) -> bool:
         """Count a report (its time, its power) seen on ``day`` at ``now`` (epoch seconds).
 
-        Return True when the inverter is new or its energy moved.
+        Return True when the inverter is new or its energy moved. A report after a gap the
+        interval does not cover is held back (``PanelState.held``) for the next one to count
+        or drop.
 
         ``interval`` is the site's report interval, which bounds the gaps that count;
         ``site_today`` the site's energy today (Wh, None when unknown), which bounds the
@@ -125,14 +179,21 @@ class PanelEnergy:
             return False
         gap = when - state.last_report
         state.last_report = when
-        power = plausible_watts(watts)
-        if not power or gap > longest_counted_gap(interval):
+        energy = (plausible_watts(watts) or 0) * gap / 3600
+        longest = longest_counted_gap(interval)
+        if gap > longest:
+            # The first report of a longer interval, or one after an outage: held back until
+            # the next report counted says which. A night's gap is neither.
+            if gap <= LONGEST_GAP:
+                state.hold(energy, gap)
             return False
-        energy = power * gap / 3600
+        lifetime = state.lifetime
+        if state.held_gap or state.held or state.held_before:
+            energy += state.release(longest)
         if site_today is not None and not energy <= site_today - state.today():
             energy = max(0.0, site_today - state.today())
         state.lifetime += energy
-        return energy > 0
+        return state.lifetime > lifetime
 
     def count(
         self,
@@ -163,6 +224,7 @@ class PanelEnergy:
         if state.day == day:
             return False
         state.day, state.day_start = day, state.lifetime
+        state.held_before, state.held = state.held_before + state.held, 0.0
         return True
 
 
@@ -175,7 +237,24 @@ def reporting_problems(reports: Mapping[str, float], now: float, interval: float
     return frozenset(serial for serial, when in reports.items() if when < silent_since)
 
 
-def reporting_count(reports: Mapping[str, float], now: float, interval: float) -> int:
-    """Return how many inverters reported within the last interval (and its burst)."""
-    recent = now - INTERVAL_SLACK * interval
-    return sum(when >= recent for when in reports.values())
+def latest_burst(reports: Mapping[str, float], interval: float) -> tuple[float, list[str]]:
+    """Return the site's newest report, and the inverters that reported in its burst.
+
+    Those whose report is within INTERVAL_SLACK intervals of the newest (the burst, and a
+    half). The newest of no report at all is -inf.
+    """
+    newest = max(reports.values(), default=-math.inf)
+    since = newest - INTERVAL_SLACK * interval
+    return newest, [serial for serial, when in reports.items() if when >= since]
+
+
+def site_reports(newest: float, now: float, interval: float, *, producing: bool) -> bool:
+    """Return True while a site whose newest report is ``newest`` still reports.
+
+    While that report is no older than INTERVAL_SLACK intervals or, when its panels were
+    ``producing`` then, INTERVAL_SLACK of the longest interval Enphase sets: by day, bursts
+    that stop are as likely an interval made longer (which only its next burst shows) as a
+    site switched off, while the night's last reports carry almost no power.
+    """
+    longest = max(interval, MAX_REPORT_INTERVAL) if producing else interval
+    return now - newest <= INTERVAL_SLACK * longest

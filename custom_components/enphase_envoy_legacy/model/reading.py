@@ -40,6 +40,9 @@ class Reading:
     reports: dict[str, float] | None
     fresh_production: bool
     metered: MeteredReading | None
+    # Production is the Envoy's as it is now: read, or, without a meter, shown by an inverter
+    # read to be unchanged since it was read (no report since).
+    production_current: bool = False
 
 
 class Reader:
@@ -109,6 +112,7 @@ class Reader:
             reports=reports,
             fresh_production=fresh,
             metered=metered,
+            production_current=fresh or (reports is not None and scheduler.production_unchanged),
         )
 
     async def _read_inverters(

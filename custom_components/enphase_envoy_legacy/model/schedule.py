@@ -49,6 +49,10 @@ METER_PROBE_EVERY: Final = 3600.0
 # Inter-burst gaps in a row, each with a production change that the inverter list confirms
 # (no new report), that mark an Envoy as metered.
 METER_EVIDENCE: Final = 2
+# A report interval longer than this (and TOLERANCE) is slow: Enphase sets 300 s, sometimes
+# 900 s; an Envoy whose interval stays slow for SLOWED_FOR is slowed (a repair says so).
+SLOW_INTERVAL: Final = 900.0
+SLOWED_FOR: Final = 24 * 3600.0
 
 
 @dataclass(kw_only=True)
@@ -63,6 +67,9 @@ class RhythmState:
     metered: bool | None = None  # whether production moves between bursts (None: unknown)
     unchanged: int = 0  # unchanged readings between bursts in a row
     meter_evidence: int = 0  # gaps in a row with a confirmed change between bursts
+    # The bursts that first and last measured a slow interval, while it stays slow.
+    slow_since: float | None = None
+    slow_seen: float | None = None
 
     def as_dict(self) -> dict[str, Any]:
         """Return the state for storage."""
@@ -81,6 +88,8 @@ class RhythmState:
             metered=optional_flag(data.get("metered")),
             unchanged=count(data.get("unchanged", 0)),
             meter_evidence=count(data.get("meter_evidence", 0)),
+            slow_since=optional_number(data.get("slow_since")),
+            slow_seen=optional_number(data.get("slow_seen")),
         )
 
 
@@ -105,7 +114,11 @@ class PollScheduler:
         self._inverters_at: float | None = None  # when the inverters were last read
         self._production_at: float | None = None  # when production was last read
         self._probe_at: float | None = None  # when a non-metered Envoy was last probed
-        self._pending_burst: float | None = None  # the burst that measured pending_interval
+        # The burst that measured pending_interval: after a restart, the latest one stored
+        # (a later burst confirms it; the first read after a restart measures nothing).
+        self._pending_burst = (
+            self.state.burst_start if self.state.pending_interval is not None else None
+        )
         self._members: frozenset[str] = frozenset()  # the inverters of the latest burst
         self._previous_members: frozenset[str] = frozenset()  # and of the one before
         self._burst_over = True  # whether the latest burst was over at the last read
@@ -121,6 +134,32 @@ class PollScheduler:
     def interval(self) -> float:
         """Return the report interval in use."""
         return self.state.interval or DEFAULT_INTERVAL
+
+    @property
+    def judged_interval(self) -> float:
+        """Return the interval reports are judged by: the one in use, or one longer measured since.
+
+        A longer interval waits for a second burst before the schedule uses it, but the
+        reports of its first burst are already that far apart: judged by the shorter one,
+        they would look silent.
+        """
+        return min(max(self.interval, self.state.pending_interval or 0.0), MAX_REPORT_INTERVAL)
+
+    @property
+    def slowed(self) -> float | None:
+        """Return the report interval when it has been slow for SLOWED_FOR (None: it is not).
+
+        Judged on the bursts' own evidence: a slow interval measured SLOWED_FOR after the
+        first burst that measured it (a restart or an outage in between changes nothing).
+        """
+        since, seen = self.state.slow_since, self.state.slow_seen
+        if since is None or seen is None or seen - since < SLOWED_FOR:
+            return None
+        return self.interval
+
+    def new_envoy(self) -> None:
+        """Judge the pace of a new Envoy afresh (its rhythm is Enphase's setting of that Envoy)."""
+        self.state.slow_since = self.state.slow_seen = None
 
     @property
     def spread(self) -> float:
@@ -196,6 +235,14 @@ class PollScheduler:
         """Return True when new reports mean production must be read too."""
         return self.state.metered is not True
 
+    @property
+    def production_unchanged(self) -> bool:
+        """Return True when production cannot have moved since it was last read.
+
+        Without a meter it moves only with the reports: none came since that read.
+        """
+        return self.production_follows_reports and not self._reports_since_production
+
     def inverters_seen(self, now: float, reports: Mapping[str, float]) -> bool:
         """Learn from a read of the inverters (last report per serial); True on new reports."""
         state = self.state
@@ -264,6 +311,16 @@ class PollScheduler:
             state.pending_interval = self._pending_burst = None
         elif self._pending_burst is None or burst > self._pending_burst:
             state.pending_interval, self._pending_burst = measured, burst
+        self._judge_pace(burst)
+
+    def _judge_pace(self, burst: float) -> None:
+        """Follow whether the interval in use is slow, from the burst that measured it."""
+        state = self.state
+        if self.interval > SLOW_INTERVAL * (1 + TOLERANCE):
+            state.slow_since = burst if state.slow_since is None else state.slow_since
+            state.slow_seen = burst
+        else:
+            state.slow_since = state.slow_seen = None
 
     def production_seen(self, now: float, *, changed: bool, measured: bool = False) -> None:
         """Learn from a read of production: did it change since the last read.

@@ -98,13 +98,15 @@ class Site:
 
         Its identity and meters are read anew; every counter starts anew on it, and what
         each shows goes on from where it was (the guards' new base); the inverters, their
-        panels' energy and the report rhythm stay.
+        panels' energy and the report rhythm stay, but whether it reports slowly is judged
+        afresh (Enphase sets that per Envoy).
         """
         self.identity = Identity(self.serial)
         self.meters = MeterWatch()
         self.auth = None
         self.guard.new_counter()
         self.counters.new_counters()
+        self.scheduler.new_envoy()
 
     def as_dict(self) -> dict[str, Any]:
         """Return what is kept across restarts."""
@@ -184,7 +186,7 @@ class Site:
         last, envoy, reports = self._last, reading.envoy, reading.reports
         day = self._start_day(now)
         self.freshness.read(
-            now.timestamp(), production=reading.fresh_production, inverters=reports is not None
+            now.timestamp(), production=reading.production_current, inverters=reports is not None
         )
         site_shown, inverters_shown = shown = self._visibility(now)
         self.freshness.show(shown, say=True)
@@ -232,6 +234,7 @@ class Site:
             inverters_read=reports is not None,
             forgotten=census.forgotten if reports is not None else frozenset(),
             meter_faults=reading.metered.setup.faults() if reading.metered is not None else None,
+            slowed=self.scheduler.slowed,
             site_shown=site_shown,
             inverters_shown=inverters_shown,
         )
@@ -301,7 +304,7 @@ class Site:
         census = self.census.read(
             inverters,
             now.timestamp(),
-            interval=self.scheduler.interval,
+            interval=self.scheduler.judged_interval,
             known={*devices(), *self.panels.panels},
             reports=reports,
         )

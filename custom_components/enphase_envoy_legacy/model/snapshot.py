@@ -39,6 +39,9 @@ class Snapshot:
     inverters_read: bool = False
     forgotten: frozenset[str] = field(default_factory=frozenset)
     meter_faults: Mapping[str, str] | None = None
+    # The report interval (seconds) of an Envoy slowed to reporting less often than every
+    # 15 minutes for a day (model/schedule.py), None otherwise (repairs).
+    slowed: float | None = None
     # While the Envoy does not answer (Site.hold): whether the site's values and the
     # inverters' are still young enough to show.
     site_shown: bool = True
