@@ -90,6 +90,9 @@ def test_exception_and_issue_translations() -> None:
     modules = ("coordinator.py", "errors.py", "repairs.py", "__init__.py")
     source = "".join(_source(module) for module in modules)
     used = set(re.findall(r'translation_key="(\w+)"', source))
+    # A key chosen by a condition: translation_key=("a" if ... else "b").
+    for choice in re.findall(r"translation_key=\(([^)]*)\)", source):
+        used |= set(re.findall(r'"(\w+)"', choice))
     # A failed poll raises the reason of the client's error (errors.py).
     assert "translation_key=reason(err)" in source
     used |= set(Reason)

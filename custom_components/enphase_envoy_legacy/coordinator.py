@@ -59,7 +59,7 @@ class EnvoyLegacyCoordinator(DataUpdateCoordinator[Snapshot]):
         )
         self.store = EntryStore(hass, entry.entry_id)
         self.site = Site(self.serial, self.tag)
-        self.repairs = Repairs(hass, self.serial)
+        self.repairs = Repairs(hass, self.serial, entry.entry_id)
         self.device_id = ""  # the Envoy's device, once its identity is known
         self._devices = lambda: inverter_devices(hass, entry.entry_id, self.serial).keys()
         self.next_poll: datetime | None = None

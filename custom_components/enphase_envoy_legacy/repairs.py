@@ -7,7 +7,9 @@
   reports;
 - meter fault: a CT meter of a metered Envoy-S reports ``check-wiring`` or stopped metering;
 - slowed Envoy: its microinverters have reported less often than every 15 minutes for a day
-  (Enphase set it so, through its cloud; model/schedule.py judges it).
+  (Enphase set it so, through its cloud; model/schedule.py judges it);
+- underperforming panel: a panel's share of the site's output stayed clearly below its own
+  normal for three bright days (model/output.py judges it).
 """
 
 from __future__ import annotations
@@ -21,14 +23,16 @@ from homeassistant.components.repairs import RepairsFlow, RepairsFlowResult
 from homeassistant.config_entries import ConfigEntry
 from homeassistant.const import SUN_EVENT_SUNRISE
 from homeassistant.core import HomeAssistant
+from homeassistant.helpers import area_registry as ar
+from homeassistant.helpers import device_registry as dr
 from homeassistant.helpers import issue_registry as ir
 from homeassistant.helpers.sun import get_astral_event_date, is_up
 from homeassistant.util import dt as dt_util
 
 from .const import CONF_SERIAL, DOMAIN, SILENT_INVERTER_AFTER
-from .devices import move_to
+from .devices import inverter_devices, move_to
 from .envoy_client import MEASUREMENT_TYPES, EnvoyInverter
-from .model import Snapshot
+from .model import Snapshot, Underperformance
 
 
 def token_firmware_issue_id(serial: str) -> str:
@@ -54,6 +58,11 @@ def meter_fault_issue_id(serial: str, measurement_type: str) -> str:
 def slowed_issue_id(serial: str) -> str:
     """Return the id of the repair issue for an Envoy whose microinverters report slowly."""
     return f"{serial}_slowed"
+
+
+def underperforming_issue_id(serial: str, inverter_serial: str) -> str:
+    """Return the id of the repair issue for a panel that makes less than its normal."""
+    return f"{serial}_panel_low_{inverter_serial}"
 
 
 def raise_token_firmware(hass: HomeAssistant, serial: str, error: str) -> None:
@@ -215,16 +224,86 @@ class SlowedEnvoy:
         )
 
 
+class UnderperformingPanels:
+    """The repair issues of an Envoy's panels that make less than their normal."""
+
+    def __init__(self, hass: HomeAssistant, serial: str, entry_id: str) -> None:
+        """Follow one Envoy's panels (the model keeps which underperform across restarts)."""
+        self.hass = hass
+        self.serial = serial
+        self.entry_id = entry_id
+        prefix = underperforming_issue_id(serial, "")
+        # What each issue raised says; those raised before a reload are checked again.
+        self.raised: dict[str, Underperformance | None] = {
+            issue_id.removeprefix(prefix): None
+            for domain, issue_id in ir.async_get(hass).issues
+            if domain == DOMAIN and issue_id.startswith(prefix)
+        }
+        self._seen: Mapping[str, Underperformance] | None = None
+
+    def update(self, found: Mapping[str, Underperformance]) -> None:
+        """Raise an issue for each panel underperforming; clear those back at normal.
+
+        The model gives a new mapping only when a day's judgement changed it: most polls
+        cost one comparison.
+        """
+        if found is self._seen:
+            return
+        self._seen = found
+        for inverter in self.raised.keys() - found.keys():
+            del self.raised[inverter]
+            ir.async_delete_issue(
+                self.hass, DOMAIN, underperforming_issue_id(self.serial, inverter)
+            )
+        for inverter, underperformance in found.items():
+            if self.raised.get(inverter) != underperformance:
+                self.raised[inverter] = underperformance
+                self._raise(inverter, underperformance)
+
+    def _raise(self, inverter: str, underperformance: Underperformance) -> None:
+        """Raise one panel's issue, naming its device and area as the user set them."""
+        device_id = inverter_devices(self.hass, self.entry_id, self.serial).get(inverter)
+        device = None if device_id is None else dr.async_get(self.hass).async_get(device_id)
+        name = f"Inverter {inverter}"
+        area = None
+        if device is not None:
+            name = device.name_by_user or device.name or name
+            area_id = device.area_id
+            area = None if area_id is None else ar.async_get(self.hass).async_get_area(area_id)
+        placeholders = {
+            "inverter": inverter,
+            "envoy": self.serial,
+            "name": name,
+            "normal": f"{100 * underperformance.normal:.0f}",
+            "recent": f"{100 * underperformance.recent:.0f}",
+            "since": underperformance.since,
+        }
+        if area is not None:
+            placeholders["area"] = area.name
+        ir.async_create_issue(
+            self.hass,
+            DOMAIN,
+            underperforming_issue_id(self.serial, inverter),
+            is_fixable=False,
+            severity=ir.IssueSeverity.WARNING,
+            translation_key=(
+                "panel_underperforming" if area is not None else "panel_underperforming_no_area"
+            ),
+            translation_placeholders=placeholders,
+        )
+
+
 class Repairs:
     """Every repair issue of one Envoy, raised and cleared as its polls say."""
 
-    def __init__(self, hass: HomeAssistant, serial: str) -> None:
-        """Follow one Envoy's issues (those raised before are picked up)."""
+    def __init__(self, hass: HomeAssistant, serial: str, entry_id: str) -> None:
+        """Follow the issues of one entry's Envoy (those raised before are picked up)."""
         self.hass = hass
         self.serial = serial
         self.silent_inverters = SilentInverters(hass, serial)
         self.meter_faults = MeterFaults(hass, serial)
         self.slowed = SlowedEnvoy(hass, serial)
+        self.underperforming = UnderperformingPanels(hass, serial, entry_id)
 
     def token_firmware(self, error: str) -> None:
         """Say that the Envoy moved to token firmware."""
@@ -251,7 +330,7 @@ class Repairs:
     def apply(self, snapshot: Snapshot, now: datetime) -> None:
         """Judge the inverters read, forget those gone for good, follow the meters' faults.
 
-        And say whether the Envoy reports slowly.
+        And say whether the Envoy reports slowly, and which panels underperform.
         """
         if snapshot.inverters_read:
             self.silent_inverters.update(snapshot.inverters, snapshot.census.retired, now)
@@ -260,6 +339,7 @@ class Repairs:
         if snapshot.meter_faults is not None:
             self.meter_faults.update(snapshot.meter_faults)
         self.slowed.update(snapshot.slowed)
+        self.underperforming.update(snapshot.underperforming)
 
 
 class ReplaceEnvoyFlow(RepairsFlow):

@@ -12,10 +12,11 @@ from homeassistant.components.sensor import (
     SensorEntityDescription,
     SensorStateClass,
 )
-from homeassistant.const import EntityCategory, UnitOfEnergy, UnitOfPower
+from homeassistant.const import PERCENTAGE, EntityCategory, UnitOfEnergy, UnitOfPower
 from homeassistant.core import HomeAssistant, callback
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 from homeassistant.helpers.typing import StateType
+from homeassistant.util import dt as dt_util
 
 from .coordinator import EnvoyLegacyConfigEntry, EnvoyLegacyCoordinator
 from .entity import EnvoyLegacyEntity, EnvoyLegacyInverterEntity, async_add_inverter_entities
@@ -42,6 +43,10 @@ class EnvoyInverterSensorDescription(SensorEntityDescription):
     shown_when_retired: bool = True
     # Whether it is the panel's energy, written at the pace of model/pacing.py.
     paced: bool = False
+    # Its state attributes, if any (None: none now).
+    attributes_fn: Callable[[Snapshot, str], dict[str, datetime] | None] = lambda _data, _serial: (
+        None
+    )
 
 
 PRODUCTION_SENSORS: tuple[EnvoyProductionSensorDescription, ...] = (
@@ -58,7 +63,8 @@ PRODUCTION_SENSORS: tuple[EnvoyProductionSensorDescription, ...] = (
         translation_key="energy_today",
         native_unit_of_measurement=UnitOfEnergy.WATT_HOUR,
         suggested_unit_of_measurement=UnitOfEnergy.KILO_WATT_HOUR,
-        suggested_display_precision=2,
+        # Energy today and lifetime at the same precision, the site's and each panel's.
+        suggested_display_precision=3,
         device_class=SensorDeviceClass.ENERGY,
         state_class=SensorStateClass.TOTAL_INCREASING,
         value_fn=lambda data: data.production.today,
@@ -148,13 +154,17 @@ INVERTER_SENSORS: tuple[EnvoyInverterSensorDescription, ...] = (
     # production, panel by panel.
     EnvoyInverterSensorDescription(
         key="energy_today",
-        translation_key="energy_today",
+        # Its own name's translation: it tells, on the panel's first day, since when it counts.
+        translation_key="panel_energy_today",
         native_unit_of_measurement=UnitOfEnergy.WATT_HOUR,
         suggested_unit_of_measurement=UnitOfEnergy.KILO_WATT_HOUR,
-        suggested_display_precision=2,
+        suggested_display_precision=3,
         device_class=SensorDeviceClass.ENERGY,
         state_class=SensorStateClass.TOTAL_INCREASING,
         value_fn=lambda data, serial: _panel_energy(data, serial, today=True),
+        attributes_fn=lambda data, serial: (
+            None if (since := counted_since(data, serial)) is None else {"counted_since": since}
+        ),
         paced=True,
     ),
     EnvoyInverterSensorDescription(
@@ -168,6 +178,20 @@ INVERTER_SENSORS: tuple[EnvoyInverterSensorDescription, ...] = (
         value_fn=lambda data, serial: _panel_energy(data, serial, today=False),
         paced=True,
     ),
+    # Yesterday's share of the site's output as a percentage of the panel's normal (the last
+    # day bright enough to judge: model/output.py). Disabled by default, for those who chart it.
+    EnvoyInverterSensorDescription(
+        key="relative_output",
+        translation_key="relative_output",
+        native_unit_of_measurement=PERCENTAGE,
+        state_class=SensorStateClass.MEASUREMENT,
+        suggested_display_precision=0,
+        entity_registry_enabled_default=False,
+        value_fn=lambda data, serial: (
+            None if (output := data.outputs.get(serial)) is None else output.relative()
+        ),
+        paced=True,
+    ),
 )
 
 
@@ -176,6 +200,18 @@ def _panel_energy(data: Snapshot, serial: str, *, today: bool) -> float | None:
     if (panel := data.panels.get(serial)) is None:
         return None
     return round(panel.today() if today else panel.lifetime, 1)
+
+
+def counted_since(data: Snapshot, serial: str) -> datetime | None:
+    """Return when a panel's energy started counting, on its first day only (None after).
+
+    A panel's first "energy today" counts from the first report seen (the setup), not from
+    midnight: less than the site's, which the Envoy counts from midnight.
+    """
+    panel = data.panels.get(serial)
+    if panel is None or panel.since is None or panel.first_day != panel.day:
+        return None
+    return dt_util.utc_from_timestamp(panel.since)
 
 
 async def async_setup_entry(
@@ -274,6 +310,10 @@ class EnvoyInverterSensor(NativeValueShown, EnvoyLegacyInverterEntity):
         self.shown_when_retired = description.shown_when_retired
         self.paced = description.paced
 
+    def _shown_value(self) -> object:
+        """Return what is shown: the native value, and the attributes (None for most)."""
+        return (self.native_value, self.extra_state_attributes)
+
     @property
     def native_value(self) -> float | int | datetime | None:
         """Return the value from the inverter's last report, or derived from its reports.
@@ -281,3 +321,8 @@ class EnvoyInverterSensor(NativeValueShown, EnvoyLegacyInverterEntity):
         Only read while the entity is available, that is while the Envoy lists the inverter.
         """
         return self.entity_description.value_fn(self.coordinator.data, self.inverter_serial)
+
+    @property
+    def extra_state_attributes(self) -> dict[str, datetime] | None:
+        """Return the sensor's attributes (a panel's first energy today: since when it counts)."""
+        return self.entity_description.attributes_fn(self.coordinator.data, self.inverter_serial)

@@ -17,11 +17,13 @@ from .const import DOMAIN, LOGGER
 from .model import Site
 
 STORE_VERSION: Final = 2
-# 2: meters and their counters' guards (release 0.1); 3: <imeter> kept with the identity.
-STORE_MINOR_VERSION: Final = 3
+# 2: meters and their counters' guards (release 0.1); 3: <imeter> kept with the identity;
+# 4: each panel's output against its normal ("output"), its reports of the day.
+STORE_MINOR_VERSION: Final = 4
+IMETER_WITH_IDENTITY: Final = 3
 # How often what was learned is written at most (seconds); and on unload.
 SAVE_DELAY: Final = 60
-PARTS: Final = ("rhythm", "panels", "unlisted", "auth", "info", "meters", "counters")
+PARTS: Final = ("rhythm", "panels", "output", "unlisted", "auth", "info", "meters", "counters")
 
 
 def migrate_version_1(data: Mapping[str, Any]) -> dict[str, Any]:
@@ -47,8 +49,12 @@ class _VersionedStore(Store[dict[str, Any]]):
     async def _async_migrate_func(
         self, old_major_version: int, old_minor_version: int, old_data: dict[str, Any]
     ) -> dict[str, Any]:
-        """Return an earlier minor version's store as this one's (2.1 lacks what 2.2 added)."""
-        return migrate_minor_2(old_data) if old_minor_version < STORE_MINOR_VERSION else old_data
+        """Return an earlier minor version's store as this one's.
+
+        2.1 lacks what 2.2 added; what 2.4 added (the panels' output) starts afresh, as the
+        site rebuilds a part it lacks: a 2.3 store is read as it is.
+        """
+        return migrate_minor_2(old_data) if old_minor_version < IMETER_WITH_IDENTITY else old_data
 
 
 class EntryStore:

@@ -25,6 +25,7 @@ from pytest_homeassistant_custom_component.common import MockConfigEntry, async_
 from custom_components.enphase_envoy_legacy.const import DOMAIN
 from custom_components.enphase_envoy_legacy.model.meters import METER_CHECK_INTERVAL
 from custom_components.enphase_envoy_legacy.repairs import meter_fault_issue_id
+from custom_components.enphase_envoy_legacy.store import STORE_MINOR_VERSION
 from tests.helpers import NOON, device, poll, poll_past_the_hold, state, store_key
 from tests.simulator import (
     PATH_INVERTERS,
@@ -322,7 +323,7 @@ async def test_the_store_keeps_the_meters_and_their_guards(
     imported = number(hass, "grid_energy_imported")
     await hass.config_entries.async_unload(init_integration.entry_id)
     stored = hass_storage[store_key(init_integration.entry_id)]
-    assert (stored["version"], stored["minor_version"]) == (2, 3)
+    assert (stored["version"], stored["minor_version"]) == (2, STORE_MINOR_VERSION)
     assert [m["measurement_type"] for m in stored["data"]["meters"]["meters"]] == [
         "production",
         "net-consumption",

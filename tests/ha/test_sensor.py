@@ -59,14 +59,14 @@ async def test_energy_dashboard_source(
 async def test_inverter_diagnostics_disabled_by_default(
     hass: HomeAssistant, init_integration: MockConfigEntry, entity_registry: er.EntityRegistry
 ) -> None:
-    """Per inverter the power and energy are enabled; the diagnostics and raw lifetime not."""
+    """Per inverter power and energy are enabled; diagnostics, relative output, raw lifetime not."""
     entries = er.async_entries_for_config_entry(entity_registry, init_integration.entry_id)
     disabled = {entry.unique_id for entry in entries if entry.disabled_by is not None}
-    assert len(entries) == 7 + 20 * 5
+    assert len(entries) == 7 + 20 * 6
     assert disabled == {"121800123456_lifetime_energy_reported"} | {
         f"{inverter}_{key}"
         for inverter in {entry.unique_id.split("_")[0] for entry in entries}
         if inverter != "121800123456"
-        for key in ("max_reported_power", "last_report")
+        for key in ("max_reported_power", "last_report", "relative_output")
     }
-    assert len(disabled) == 41
+    assert len(disabled) == 1 + 20 * 3

@@ -12,7 +12,8 @@ import pytest
 from freezegun.api import FrozenDateTimeFactory
 from homeassistant.config_entries import ConfigEntryState
 from homeassistant.core import HomeAssistant
-from pytest_homeassistant_custom_component.common import MockConfigEntry
+from homeassistant.util import dt as dt_util
+from pytest_homeassistant_custom_component.common import MockConfigEntry, async_fire_time_changed
 
 from custom_components.enphase_envoy_legacy.const import DOMAIN
 from custom_components.enphase_envoy_legacy.model import Site
@@ -211,7 +212,7 @@ async def test_the_previous_releases_store_loads_unchanged(
     assert simulator.count(PATH_METERS) == 2
     await hass.config_entries.async_unload(mock_config_entry.entry_id)
     written = hass_storage[key]
-    assert (written["version"], written["minor_version"]) == (2, 3)
+    assert (written["version"], written["minor_version"]) == (2, STORE_MINOR_VERSION)
     assert written["data"]["meters"] == {"meters": []}
     assert written["data"]["guard"]["lifetime"] == 120_000_000
     assert await hass.config_entries.async_setup(mock_config_entry.entry_id)
@@ -251,6 +252,8 @@ def test_release_0_1_stores_lose_nothing(capture: str) -> None:
         "guard": {**data["guard"], **since},
         "counters": {name: {**state, **since} for name, state in data["counters"].items()},
         "rhythm": {**data["rhythm"], **ADDED_TO_2_3["rhythm"]},
+        "panels": {serial: {**panel, **PANEL_ADDED} for serial, panel in data["panels"].items()},
+        "output": NO_OUTPUT,
     }
     assert site.as_dict() == expected
 
@@ -265,6 +268,12 @@ ADDED_TO_2_3: dict[str, dict[str, Any]] = {
     "rhythm": {"slow_since": None, "slow_seen": None},
     "guard": {"left": [], "owed": 0},
 }
+
+
+# Store version 2.4 adds each panel's output against its normal (none judged yet), and to
+# each panel its reports of the day and its first day (unknown: counted before 2.4).
+NO_OUTPUT: dict[str, Any] = {"panels": {}, "days": {}, "judged": None}
+PANEL_ADDED: dict[str, Any] = {"reports": 0, "first_day": None, "since": None}
 
 
 def release_2_3_store(capture: str) -> dict[str, Any]:
@@ -287,6 +296,8 @@ def test_2_3_stores_lose_nothing(capture: str) -> None:
     }
     guards = ADDED_TO_2_3["guard"]
     expected["counters"] = {name: {**s, **guards} for name, s in data["counters"].items()}
+    expected["panels"] = {serial: {**p, **PANEL_ADDED} for serial, p in data["panels"].items()}
+    expected["output"] = NO_OUTPUT
     assert site.as_dict() == expected
 
 
@@ -323,6 +334,45 @@ async def test_2_3_stores_set_up_and_go_on(
     assert written["data"]["panels"].keys() == data["panels"].keys()
 
 
+@pytest.mark.parametrize("rhythm", [None])
+async def test_a_2_3_store_judges_its_day_at_midnight(
+    hass: HomeAssistant,
+    freezer: FrozenDateTimeFactory,
+    simulator: EnvoySimulator,
+    mock_config_entry: MockConfigEntry,
+    hass_storage: dict[str, Any],
+) -> None:
+    """The previous release's store goes on to 2.4: its day is the first whose output counts.
+
+    Its panels were counted from before the store was written (no first day known): at the
+    next midnight their day is over, and remembered as the site's (a day too dull to judge
+    on its own, with nothing brighter seen yet, is still the month's best).
+    """
+    stored = release_2_3_store("D5.0.62")
+    key = store_key(mock_config_entry.entry_id)
+    hass_storage[key] = {**stored, "key": key}
+    data = stored["data"]
+    written_at = datetime.fromtimestamp(data["rhythm"]["burst_end"], UTC)
+    freezer.move_to(written_at + timedelta(minutes=2))
+    mock_config_entry.add_to_hass(hass)
+    assert await hass.config_entries.async_setup(mock_config_entry.entry_id)
+    await hass.async_block_till_done()
+    site = mock_config_entry.runtime_data.site
+    day = dt_util.as_local(written_at).date()
+    assert {panel.day for panel in site.panels.panels.values()} == {day.isoformat()}
+    energy = sum(panel.today() for panel in site.panels.panels.values())
+    midnight = dt_util.start_of_local_day(day + timedelta(days=1))
+    freezer.move_to(midnight + timedelta(minutes=1))
+    async_fire_time_changed(hass)
+    await hass.async_block_till_done(wait_background_tasks=True)
+    await hass.config_entries.async_unload(mock_config_entry.entry_id)
+    written = hass_storage[key]
+    assert (written["version"], written["minor_version"]) == (2, STORE_MINOR_VERSION)
+    output = written["data"]["output"]
+    assert output["judged"] == day.isoformat()
+    assert output["days"] == {day.isoformat(): pytest.approx(energy, abs=0.1)}
+
+
 @pytest.mark.parametrize("capture", ["D5.0.62", "R4.10.35_metered"])
 async def test_release_0_1_stores_set_up_without_asking_again(
     hass: HomeAssistant,
@@ -349,7 +399,7 @@ async def test_release_0_1_stores_set_up_without_asking_again(
     assert lifetime >= data["guard"]["lifetime"] / 1000
     await hass.config_entries.async_unload(mock_config_entry.entry_id)
     written = hass_storage[key]
-    assert (written["version"], written["minor_version"]) == (2, 3)
+    assert (written["version"], written["minor_version"]) == (2, STORE_MINOR_VERSION)
     assert written["data"]["info"]["imeter"] is data["meters"]["imeter"]
     assert written["data"]["meters"] == {"meters": data["meters"]["meters"]}
     for name, counter in data["counters"].items():

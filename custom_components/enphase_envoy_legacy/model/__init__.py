@@ -9,6 +9,7 @@ from .counters import CONSUMPTION, COUNTERS, EXPORTED, IMPORTED, PRODUCTION_CT
 from .guard_state import GuardedCounter
 from .identity import WrongEnvoyError
 from .metered import FAULTS, PHASES, STATUSES, MeteredReading, Phase
+from .output import PanelOutput, Underperformance
 from .panels import PanelState, plausible_watts
 from .schedule import RECHECK
 from .site import Site
@@ -28,10 +29,12 @@ __all__ = [
     "CensusReading",
     "GuardedCounter",
     "MeteredReading",
+    "PanelOutput",
     "PanelState",
     "Phase",
     "Site",
     "Snapshot",
+    "Underperformance",
     "WrongEnvoyError",
     "plausible_watts",
 ]

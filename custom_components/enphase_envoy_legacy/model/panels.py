@@ -13,7 +13,16 @@ from collections.abc import Mapping
 from dataclasses import asdict, dataclass
 from typing import Any, Final
 
-from .stored import Malformed, mapping, number, optional_text, restore_each
+from .output import DayOutput
+from .stored import (
+    Malformed,
+    mapping,
+    number,
+    optional_count,
+    optional_number,
+    optional_text,
+    restore_each,
+)
 
 # Enphase microinverters are rated below 500 W AC: a larger report is garbage, and must not
 # widen the energy guard's idea of what the site can produce.
@@ -70,6 +79,10 @@ class PanelState:
     report counted says which. When the interval in use has grown to cover ``held_gap``
     they were the first reports of the longer interval, and count; otherwise they count
     nothing (an outage). Only gaps up to LONGEST_GAP are held (the night never is).
+
+    ``reports``: the reports counted on ``day``; ``first_day`` and ``since``: the day and
+    time of the first report seen, from which its energy counts (absent in stores of
+    release 0.2 and earlier).
     """
 
     last_report: float  # the report its energy was counted up to
@@ -79,6 +92,9 @@ class PanelState:
     held: float = 0.0
     held_before: float = 0.0
     held_gap: float = 0.0
+    reports: int = 0
+    first_day: str | None = None
+    since: float | None = None
 
     def today(self) -> float:
         """Return the energy since the start of ``day``."""
@@ -96,6 +112,9 @@ class PanelState:
             held=_held(data.get("held")),
             held_before=_held(data.get("held_before")),
             held_gap=_held(data.get("held_gap")),
+            reports=optional_count(data.get("reports")) or 0,
+            first_day=optional_text(data.get("first_day")),
+            since=optional_number(data.get("since")),
         )
 
     def as_dict(self) -> dict[str, Any]:
@@ -105,6 +124,12 @@ class PanelState:
             for name in ("held", "held_before", "held_gap"):
                 del stored[name]
         return stored
+
+    def finished(self) -> DayOutput:
+        """Return what the panel did on ``day`` (over when another starts)."""
+        return DayOutput(
+            energy=self.today(), reports=self.reports, whole=self.first_day != self.day
+        )
 
     def hold(self, energy: float, gap: float) -> None:
         """Hold back a report's energy after a gap the interval in use does not cover."""
@@ -168,7 +193,7 @@ class PanelEnergy:
             return False  # dated ahead of the clock: garbage, not even remembered
         state = self.panels.get(serial)
         if state is None:
-            self.panels[serial] = PanelState(last_report=when, day=day)
+            self.panels[serial] = PanelState(last_report=when, day=day, first_day=day, since=when)
             return True
         self.new_day(serial, day)
         if state.last_report > now + FUTURE_SLACK:
@@ -179,6 +204,7 @@ class PanelEnergy:
             return False
         gap = when - state.last_report
         state.last_report = when
+        state.reports += 1
         energy = (plausible_watts(watts) or 0) * gap / 3600
         longest = longest_counted_gap(interval)
         if gap > longest:
@@ -218,12 +244,23 @@ class PanelEnergy:
         """Start ``day`` for every inverter; return those whose day started now."""
         return {serial for serial in self.panels if self.new_day(serial, day)}
 
+    def ending(self, day: str) -> tuple[str | None, dict[str, DayOutput]]:
+        """Return the latest day that ``day`` ends, and what each panel did on it.
+
+        Panels whose last day was an older one (silent since) are left out.
+        """
+        ended = [(state.day, serial) for serial, state in self.panels.items() if state.day != day]
+        latest = max((seen for seen, _ in ended if seen is not None), default=None)
+        return latest, {
+            serial: self.panels[serial].finished() for seen, serial in ended if seen == latest
+        }
+
     def new_day(self, serial: str, day: str) -> bool:
         """Start ``day`` for an inverter if it has not started yet; True when it did."""
         state = self.panels[serial]
         if state.day == day:
             return False
-        state.day, state.day_start = day, state.lifetime
+        state.day, state.day_start, state.reports = day, state.lifetime, 0
         state.held_before, state.held = state.held_before + state.held, 0.0
         return True
 

@@ -30,6 +30,7 @@ from .identity import Identity, info_from_dict
 from .metered import MeteredReading, MeterSetup
 from .meters import MeterWatch
 from .outage import Freshness
+from .output import OutputWatch
 from .pacing import PanelWrites
 from .panels import PanelEnergy
 from .reading import Reader, Reading
@@ -51,6 +52,7 @@ class Site:
         self.scheduler = PollScheduler()
         self.census = InverterCensus()
         self.panels = PanelEnergy()
+        self.output = OutputWatch()
         self.pacing = PanelWrites()
         self.guard = EnergyGuard()
         self.meters = MeterWatch()
@@ -80,6 +82,9 @@ class Site:
             state=part("rhythm", "report rhythm", RhythmState.from_dict, RhythmState)
         )
         site.panels = PanelEnergy.from_dict(stored.get("panels"), tag)
+        site.output = part(
+            "output", "panel output", lambda v: OutputWatch.from_dict(v, tag), OutputWatch
+        )
         site.census = InverterCensus(UnlistedInverters.from_dict(stored.get("unlisted"), tag))
         auth = stored.get("auth")
         site.auth = auth if isinstance(auth, Mapping) else None
@@ -114,6 +119,7 @@ class Site:
             "guard": self.guard.state.as_dict(),
             "rhythm": self.scheduler.state.as_dict(),
             "panels": self.panels.as_dict(),
+            "output": self.output.as_dict(),
             "unlisted": self.census.unlisted.as_dict(),
             "auth": dict(self.auth) if self.auth is not None else None,
             "info": self.identity.as_dict(),
@@ -227,6 +233,8 @@ class Site:
             changed_panels=changed_panels,
             census=census,
             panels=self.panels.panels,
+            outputs=self.output.panels,
+            underperforming=self.output.found,
             metered=metered,
             counters=counters,
             next_poll=self._next_poll(now),
@@ -241,10 +249,16 @@ class Site:
         return self._last
 
     def _start_day(self, now: datetime) -> str:
-        """Return the local day; a new one starts every inverter's "energy today" again."""
+        """Return the local day; a new one starts every inverter's "energy today" again.
+
+        The day it ends is judged first: each panel's output against its normal (output.py).
+        """
         day = now.date().isoformat()
         if day != self._day:
             self._day = day
+            ended, outputs = self.panels.ending(day)
+            if ended is not None:
+                self.output.judge(ended, outputs)
             self.pacing.moved(self.panels.start_day(day))
         return day
 
@@ -310,6 +324,7 @@ class Site:
         )
         for serial in census.forgotten:
             self.panels.forget(serial)
+            self.output.forget(serial)
             self.pacing.forget(serial)
         return census
 

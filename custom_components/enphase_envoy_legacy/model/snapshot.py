@@ -10,6 +10,7 @@ from ..envoy_client import EnvoyData, EnvoyInfo, EnvoyInverter
 from .census import CensusReading
 from .guard_state import GuardedCounter
 from .metered import MeteredReading
+from .output import PanelOutput, Underperformance
 from .panels import PanelState
 
 
@@ -26,6 +27,10 @@ class Snapshot:
     # The last inverter read's census and each inverter's energy.
     census: CensusReading = field(default_factory=CensusReading)
     panels: Mapping[str, PanelState] = field(default_factory=dict)
+    # Each panel's output against its normal (the relative output sensor), and the panels
+    # underperforming now (repairs; model/output.py).
+    outputs: Mapping[str, PanelOutput] = field(default_factory=dict)
+    underperforming: Mapping[str, Underperformance] = field(default_factory=dict)
     # A metered Envoy's last reading of its meters (None: it has none), and its lifetime
     # counters as their guards let them through, by name (counters.py).
     metered: MeteredReading | None = None
