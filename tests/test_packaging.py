@@ -68,5 +68,5 @@ def test_translation_files_are_well_formed() -> None:
         for exception in texts["exceptions"].values():
             assert set(exception) == {"message"}
         for sensor in texts["entity"]["sensor"].values():
-            # An enum sensor's states have their texts too.
-            assert set(sensor) in ({"name"}, {"name", "state"})
+            # An enum sensor's states have their texts too, a sensor's attributes their names.
+            assert set(sensor) in ({"name"}, {"name", "state"}, {"name", "state_attributes"})

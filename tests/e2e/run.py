@@ -533,6 +533,67 @@ def show_device(page: Page, base: str, device_id: str, serial: str, limits: Limi
     page.wait_for_timeout(3000)  # the history charts fill in
 
 
+# The panel the repair names, and what the owner set on its device.
+PANEL_NAME = "East row, first panel"
+PANEL_AREA = "Garage roof"
+
+
+def judged_low(stored: dict[str, Any], weak: str) -> dict[str, Any]:
+    """Return the store with three low days judged for ``weak`` (the others at their normal).
+
+    What a restart brings back after the Envoy's days judged them (model/output.py): a
+    normal of 1 for every panel, and for ``weak`` three days at about 0.6 from three days ago.
+    """
+    today = time.strftime("%Y-%m-%d")
+    since = time.strftime("%Y-%m-%d", time.localtime(time.time() - 3 * 86400))
+    normal = {"shares": [1.0] * 7, "latest": 1.0, "low": [], "since": None, "raised": False}
+    panels = dict.fromkeys(stored["data"]["panels"], normal)
+    low = {"latest": 0.62, "low": [0.64, 0.6, 0.62], "since": since, "raised": True}
+    panels[weak] = {**normal, **low}
+    stored["data"]["output"] = {"panels": panels, "days": {}, "judged": today}
+    return stored
+
+
+def show_repair(
+    page: Page, base: str, config: Path, serial: str, shots: Path, limits: Limits
+) -> None:
+    """Give the store three low days of one panel, restart the entry, show the repair."""
+    devices = call_ws(page, {"type": "config/device_registry/list"})
+    envoy = next(device for device in devices if [DOMAIN, serial] in device["identifiers"])
+    entry_id = envoy["config_entries"][0]
+    inverters = sorted(
+        (identifier[1], device["id"])
+        for device in devices
+        for identifier in device["identifiers"]
+        if identifier[0] == DOMAIN and identifier[1] != serial
+    )
+    weak, device_id = inverters[0]
+    area = call_ws(page, {"type": "config/area_registry/create", "name": PANEL_AREA})
+    call_ws(
+        page,
+        {
+            "type": "config/device_registry/update",
+            "device_id": device_id,
+            "name_by_user": PANEL_NAME,
+            "area_id": area["area_id"],
+        },
+    )
+    message = {"type": "config_entries/disable", "entry_id": entry_id}
+    call_ws(page, {**message, "disabled_by": "user"})
+    path = config / ".storage" / f"{DOMAIN}.{entry_id}.state"
+    stored = wait_until("the entry's store", lambda: path.exists() or None, limits.dialog)
+    assert stored
+    path.write_text(json.dumps(judged_low(json.loads(path.read_text()), weak)))
+    call_ws(page, {**message, "disabled_by": None})
+    open_app(page, f"{base}/config/repairs", limits)
+    issue = page.get_by_text("makes less than it used to").first
+    expect(issue).to_be_visible(timeout=limits.dialog * 1000)
+    issue.click()
+    expect(page.get_by_text(f"({PANEL_NAME}, in {PANEL_AREA})").first).to_be_visible()
+    page.wait_for_timeout(1000)  # the dialog's opening animation
+    page.screenshot(path=shots / "repair-panel-underperforming.png")
+
+
 def log_tail(path: Path | None, lines: int = 60) -> str:
     """Return the end of Home Assistant's log, for a failure report."""
     if path is None or not path.exists():
@@ -556,6 +617,7 @@ def main() -> None:
     parser.add_argument("--metered-envoy-host", help="a metered Envoy-S simulator, if any")
     parser.add_argument("--metered-serial")
     parser.add_argument("--screenshots", type=Path, required=True)
+    parser.add_argument("--config", type=Path, required=True, help="Home Assistant's config")
     parser.add_argument("--ha-log", type=Path, help="Home Assistant's log, shown on failure")
     parser.add_argument("--cold", action="store_true", help="first start here: long limits")
     args = parser.parse_args()
@@ -612,6 +674,8 @@ def run(args: argparse.Namespace, base: str, shots: Path, limits: Limits) -> Non
             with step("the Envoy's device page shows it"):
                 show_device(page, base, envoy_id, args.serial, limits)
                 page.screenshot(path=shots / "envoy-device.png", full_page=True)
+            with step("a panel that lost output is named in Repairs"):
+                show_repair(page, base, args.config, args.serial, shots, limits)
             metered = None
             if args.metered_envoy_host:
                 metered = add_metered(page, base, shots, args, limits)

@@ -20,12 +20,20 @@ from homeassistant.helpers import area_registry as ar
 from homeassistant.helpers import device_registry as dr
 from homeassistant.helpers import issue_registry as ir
 from homeassistant.util import dt as dt_util
-from pytest_homeassistant_custom_component.common import MockConfigEntry, async_fire_time_changed
+from pytest_homeassistant_custom_component.common import (
+    MockConfigEntry,
+    async_capture_events,
+    async_fire_time_changed,
+)
 
 from custom_components.enphase_envoy_legacy.const import DOMAIN
 from custom_components.enphase_envoy_legacy.devices import inverter_devices
+from custom_components.enphase_envoy_legacy.model import Underperformance
 from custom_components.enphase_envoy_legacy.model.output import BASELINE_DAYS, LOW_DAYS
-from custom_components.enphase_envoy_legacy.repairs import underperforming_issue_id
+from custom_components.enphase_envoy_legacy.repairs import (
+    UnderperformingPanels,
+    underperforming_issue_id,
+)
 from custom_components.enphase_envoy_legacy.store import STORE_MINOR_VERSION
 from tests.helpers import ENGLISH, state, store_key
 from tests.simulator import EnvoySimulator
@@ -230,3 +238,19 @@ async def test_a_panels_first_day_says_since_when_it_counts(
     shown = hass.states.get(entity_id)
     assert shown is not None
     assert "counted_since" not in shown.attributes
+
+
+async def test_only_a_panel_whose_judgement_changed_is_raised_again(hass: HomeAssistant) -> None:
+    """Each judgement raises the new panels, updates those whose figures moved, and no other."""
+    panels = UnderperformingPanels(hass, "121621012167", "entry")
+    events = async_capture_events(hass, ir.EVENT_REPAIRS_ISSUE_REGISTRY_UPDATED)
+    first = Underperformance(normal=1.0, recent=LOW, since="2026-06-10")
+    panels.update({"A": first})
+    panels.update({"A": first, "B": first})
+    panels.update(
+        {"A": first, "B": Underperformance(normal=1.0, recent=LOW / 2, since="2026-06-10")}
+    )
+    await hass.async_block_till_done()
+    issue_ids = [underperforming_issue_id("121621012167", serial) for serial in "ABB"]
+    assert [event.data["issue_id"] for event in events] == issue_ids
+    assert [event.data["action"] for event in events] == ["create", "create", "update"]

@@ -8,7 +8,9 @@ reports, or every second with ``--metered``. ``--power`` makes the sun shine all
 its clock reads 10:00 at start, whatever the machine's hour.
 With a metered capture (``--capture R4.10.35_metered``), ``--moving-meters`` makes the CT meters
 follow the day (consumption, import at night, export at noon) and ``--battery`` adds an AC
-Battery.
+Battery. ``--character`` gives the panels a character of their own (an east, a south and a west
+row, a chimney's shade on the first panel, clouds day to day, the middle panel losing 35 % some
+days after the start: see ``character.demo_characters``).
 """
 
 from __future__ import annotations
@@ -16,11 +18,13 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import dataclasses
 import re
 import time
 from datetime import UTC, datetime, timedelta, timezone, tzinfo
 
 from . import CAPTURES, Battery, EnvoySimulator
+from .character import Weather, demo_characters
 from .metering import house_load
 from .rhythm import PACIFIC, Rhythm
 
@@ -70,6 +74,39 @@ def _rhythm(args: argparse.Namespace, now: float) -> Rhythm | None:
     )
 
 
+def _with_character(args: argparse.Namespace, rhythm: Rhythm | None, now: float) -> Rhythm | None:
+    """Return the rhythm with the demo site's character when ``--character`` asks for it.
+
+    Its panels (one for each inverter served) start on the site's local date at ``now``.
+    """
+    if not args.character:
+        return rhythm
+    zone = _zone(args, now)
+    count = len(EnvoySimulator(args.capture, inverters=args.inverters).inverters)
+    start = datetime.fromtimestamp(now, zone).date()
+    return dataclasses.replace(
+        rhythm if rhythm is not None else Rhythm(tz=zone),
+        characters=demo_characters(count, start),
+        weather=Weather(),
+    )
+
+
+def _character(rhythm: Rhythm) -> str:
+    """Describe the demo site's character, if any (for the banner)."""
+    losing = [
+        (index, character)
+        for index, character in enumerate(rhythm.characters or ())
+        if character.lost_from is not None
+    ]
+    if not losing:
+        return ""
+    index, character = losing[0]
+    return (
+        f", with character (east, south and west rows, panel 1 shaded, clouds; panel "
+        f"{index + 1} loses {character.loss:.0%} from {character.lost_from})"
+    )
+
+
 def _sun(args: argparse.Namespace, zone: tzinfo, now: float) -> str:
     """Describe what the site's production follows."""
     if args.power is not None:
@@ -81,7 +118,7 @@ def _sun(args: argparse.Namespace, zone: tzinfo, now: float) -> str:
 
 async def _main(args: argparse.Namespace) -> None:
     now = time.time()
-    rhythm = _rhythm(args, now)
+    rhythm = _with_character(args, _rhythm(args, now), now)
     zone = _zone(args, now)
     simulator = EnvoySimulator(args.capture, rhythm=rhythm, inverters=args.inverters)
     simulator.metering.load = house_load(tz=zone)
@@ -95,7 +132,10 @@ async def _main(args: argparse.Namespace) -> None:
         moving = "static values"
     else:
         kind = "metered" if rhythm.metered else "not metered"
-        moving = f"reports every {rhythm.interval:g} s, {kind}, {_sun(args, zone, now)}"
+        moving = (
+            f"reports every {rhythm.interval:g} s, {kind}, {_sun(args, zone, now)}"
+            f"{_character(rhythm)}"
+        )
     print(  # noqa: T201 - a command-line tool
         f"Envoy simulator ({simulator.folder.name}, {len(simulator.inverters)} inverters, "
         f"{moving}) on http://{args.host}:{simulator.port}\n"
@@ -152,6 +192,12 @@ def main() -> None:
     )
     parser.add_argument(
         "--battery", action="store_true", help="add an AC Battery to /production.json"
+    )
+    parser.add_argument(
+        "--character",
+        action="store_true",
+        help="panels with a character of their own: rows facing east, south and west, one "
+        "shaded, clouds day to day, one losing 35 %% some days after the start",
     )
     with contextlib.suppress(KeyboardInterrupt):
         asyncio.run(_main(parser.parse_args()))

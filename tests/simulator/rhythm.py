@@ -4,6 +4,7 @@ Real microinverters report to the Envoy in a burst about every 300 s (Enphase so
 silently changes that to 900 or 3600 s); within a burst they report one after another, over
 about a minute. A non-metered Envoy builds its production totals from those reports; a metered
 one (with a production CT) reads them continuously from its meter. At night nothing reports.
+Each panel's character and the day's weather (``character.py``) scale its reports.
 
 ``Rhythm`` describes that; the pure helpers (``bursts``, ``iter_bursts``, ``previous_burst``,
 ``energy_wh``, ``solar_day``, ``capture_offsets``, ``clone_inverters``) compute with it, and
@@ -21,6 +22,8 @@ from datetime import date, datetime, timedelta, tzinfo
 from datetime import time as day_time
 from typing import Any
 from zoneinfo import ZoneInfo
+
+from .character import PanelCharacter, Weather, factors
 
 # The test instance's time zone (Home Assistant's test default, near San Diego).
 PACIFIC = ZoneInfo("US/Pacific")
@@ -51,6 +54,11 @@ class Rhythm:
     ``missed``: ``(from, until, serials)``; reports due in ``[from, until)`` do not happen
     (``serials`` None: every inverter). ``tz``: where the Envoy resets ``wattHoursToday``, and
     whose sun the default ``solar_day`` follows.
+
+    ``characters`` (by record index) and ``weather``: each inverter's reports are its share
+    of ``power`` times its factor on the local day (``character.factors``); None: every
+    panel plain, every day clear. Both are set before the Envoy starts, and kept. A
+    production meter (``metered``) still measures ``power`` itself.
     """
 
     interval: float = 300.0
@@ -61,6 +69,8 @@ class Rhythm:
     interval_changes: list[tuple[float, float]] = field(default_factory=list)
     missed: list[tuple[float, float, frozenset[str] | None]] = field(default_factory=list)
     tz: tzinfo = PACIFIC
+    characters: list[PanelCharacter] | None = None
+    weather: Weather | None = None
 
     def __post_init__(self) -> None:
         """Refuse a rhythm that could never advance."""
@@ -359,6 +369,10 @@ class Site:
         # Each inverter's last report (time, W) and the cumulative energy at that time.
         self._last_at = [float(record.get("lastReportDate", 0)) for record in records]
         self._last_w = [int(record.get("lastReportWatts") or 0) for record in records]
+        # Each inverter's factor on the local day _factor_day (all 1.0 without character).
+        self._plain = [1.0] * len(records)
+        self._factor_day: date | None = None
+        self._day_factors = self._plain
         self._place(now)
         midnight = midnight_before(now, self.rhythm.tz)
         times = sorted({*self._last_at, midnight, now})
@@ -376,9 +390,12 @@ class Site:
             float(production.get("wattHoursSevenDays", 0))
             - float(production.get("wattHoursToday", 0)),
         )
+        # A report before midnight counts nothing today: today's factors are the ones.
         today = sum(
-            share * max(0.0, energy[at] - energy[midnight])
-            for share, at in zip(self.shares, self._last_at, strict=True)
+            share * factor * max(0.0, energy[at] - energy[midnight])
+            for share, factor, at in zip(
+                self.shares, self._factors(now), self._last_at, strict=True
+            )
         )
         # What the inverters reported (non-metered production, and production.json's
         # "inverters" entry) and what a production meter measured (metered production).
@@ -397,6 +414,17 @@ class Site:
 
     def _local_day(self, t: float) -> date:
         return datetime.fromtimestamp(t, self.rhythm.tz).date()
+
+    def _factors(self, t: float) -> list[float]:
+        """Return each inverter's factor on the local day of t (all 1.0 without character)."""
+        rhythm = self.rhythm
+        if rhythm.characters is None and rhythm.weather is None:
+            return self._plain
+        day = self._local_day(t)
+        if day != self._factor_day:
+            self._factor_day = day
+            self._day_factors = factors(rhythm.characters, rhythm.weather, day, len(self.records))
+        return self._day_factors
 
     def _energy(self, t: float) -> float:
         """Return ∫ power (Wh) from the cursor's start to t; moves the cursor forward."""
@@ -425,7 +453,8 @@ class Site:
                 for index in members:
                     if index in waiting and self.serials[index] not in missed:
                         waiting.discard(index)
-                        self._set_record(index, at, round(self.shares[index] * watts))
+                        weight = self.shares[index] * self._factors(at)[index]
+                        self._set_record(index, at, round(weight * watts))
         # Inverters without such a report keep the capture's record (already shifted to now).
 
     def _set_record(self, index: int, at: float, watts: int) -> None:
@@ -516,13 +545,16 @@ class Site:
             return
         energy = self._energy(at)
         shares, serials, e_last = self.shares, self.serials, self._e_last
+        # A report's whole interval counts at its own day's factor (the night between adds
+        # next to nothing).
+        weights = self._factors(at)
         reported = 0.0
         happened = False
         for index in members:
             serial = serials[index]
             if missed and serial in missed:
                 continue
-            share = shares[index]
+            share = shares[index] * weights[index]
             reported += share * (energy - e_last[index])
             e_last[index] = energy
             self._set_record(index, at, round(share * watts))

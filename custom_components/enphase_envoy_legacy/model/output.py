@@ -49,6 +49,12 @@ LOW_SHARE: Final = 0.8
 LOW_DAYS: Final = 3
 BACK_SHARE: Final = 0.9
 BACK_DAYS: Final = 2
+# No microinverter makes more than 1,000 W (panels.MAX_MICROINVERTER_W) for 24 hours: a day's
+# energy outside 0..DAY_WH_LIMIT (a store tampered with, a clock gone wrong) is taken as the
+# nearest bound. A median panel below MEDIAN_WH_FLOOR made too little for a share to mean
+# anything (and to keep every share a finite, storable number).
+DAY_WH_LIMIT: Final = 1000 * 24
+MEDIAN_WH_FLOOR: Final = 1.0
 # A panel reported all day when it missed at most this share of the reports of the panel
 # that reported most (and at most one report on an Envoy reporting hourly).
 MISSED_SHARE: Final = 0.1
@@ -203,19 +209,22 @@ class OutputWatch:
         if self.judged is not None and day <= self.judged:
             return frozenset()
         self.judged = day
-        site = sum(output.energy for output in outputs.values())
+        energies = {
+            serial: min(max(output.energy, 0.0), DAY_WH_LIMIT) for serial, output in outputs.items()
+        }
+        site = sum(energies.values())
         self._remember(day, site)
         if not site > 0 or site < BRIGHT_SHARE * max(self.days.values()):
             return frozenset()
         judged = _reported_all_day(outputs)
         if len(judged) < MIN_PANELS:
             return frozenset()
-        median = statistics.median(outputs[serial].energy for serial in judged)
-        if not median > 0:
+        median = statistics.median(energies[serial] for serial in judged)
+        if median < MEDIAN_WH_FLOOR:
             return frozenset()
         for serial in judged:
             panel = self.panels.setdefault(serial, PanelOutput())
-            panel.judge(outputs[serial].energy / median, day)
+            panel.judge(energies[serial] / median, day)
         self._find()
         return frozenset(judged)
 
