@@ -243,6 +243,15 @@ class PollScheduler:
         """
         return self.production_follows_reports and not self._reports_since_production
 
+    def restored(self, reports: Mapping[str, float]) -> None:
+        """Take each inverter's last report known before a restart (the panels' stored).
+
+        The first read after a restart then measures the interval from them, as it would
+        have without the restart: an interval that changed around a restart is confirmed
+        as soon (every report of it counts; model/panels.py).
+        """
+        self._reports = dict(reports)
+
     def inverters_seen(self, now: float, reports: Mapping[str, float]) -> bool:
         """Learn from a read of the inverters (last report per serial); True on new reports."""
         state = self.state

@@ -82,6 +82,9 @@ class Site:
             state=part("rhythm", "report rhythm", RhythmState.from_dict, RhythmState)
         )
         site.panels = PanelEnergy.from_dict(stored.get("panels"), tag)
+        site.scheduler.restored(
+            {serial: panel.last_report for serial, panel in site.panels.panels.items()}
+        )
         site.output = part(
             "output", "panel output", lambda v: OutputWatch.from_dict(v, tag), OutputWatch
         )
