@@ -13,8 +13,9 @@ called every 60 / ``SPEED`` real seconds, a simulated 60 s, so the polls meet th
 300 s report rhythm exactly as the real 60 s scan interval would: the share of polls that bring
 new data, and so the CPU of an hour, are those of a real hour. The coordinator's own timer is
 pushed out of the way (its ``SCAN_INTERVAL`` patched to a day) so that only those refreshes
-poll. Requests, bytes and CPU are measured per poll and scaled to an hour at its real 60 s
-interval, plus a quarter of the ``/info`` re-read it does every 4 hours.
+poll. Requests, bytes, CPU and state rows are measured per poll and scaled to an hour at its
+real 60 s interval, plus a quarter of the ``/info`` re-read it does every 4 hours. Then the
+Envoy's clock jumps to the night, whose state rows are counted over a window of polls.
 
 Memory is measured in a run of its own (tracemalloc slows Python down several times).
 """
@@ -25,7 +26,7 @@ import asyncio
 import os
 import statistics
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -46,12 +47,17 @@ from pytest_homeassistant_custom_component.common import MockConfigEntry, async_
 from yarl import URL
 
 from benchmarks.common import (
+    HOUR_S,
+    MODE,
     SCENARIOS,
+    SIM_START,
     SIZES,
     PeakMemory,
     SimClock,
     Span,
+    StateWrites,
     Traffic,
+    by_kind,
     flush_delayed_saves,
     mean,
     measure,
@@ -59,6 +65,7 @@ from benchmarks.common import (
     per_hour,
     preload,
     simulated_envoy,
+    statistics_entities,
     traffic,
     write_result,
 )
@@ -71,16 +78,22 @@ SIDE = "theirs"
 SCAN_INTERVAL_S = envoy_coordinator.SCAN_INTERVAL.total_seconds()
 FIRMWARE_RECHECK = envoy_coordinator.FIRMWARE_REFRESH_INTERVAL
 MAC_CHECK = envoy_coordinator.MAC_VERIFICATION_DELAY
-# Polls per window, windows per run (the CPU of an hour is the median of the windows'), and
-# how much faster than real time the simulated Envoy lives.
-POLLS = int(os.environ.get("BENCH_BUILTIN_POLLS", "15"))
-WINDOWS = int(os.environ.get("BENCH_BUILTIN_WINDOWS", "5"))
+# Polls per window, windows per run (the repeats: the CPU of an hour is the median of the
+# windows'), and how much faster than real time the simulated Envoy lives.
+POLLS = int(os.environ.get("BENCH_BUILTIN_POLLS", str(MODE.builtin_polls)))
+WINDOWS = int(os.environ.get("BENCH_BUILTIN_WINDOWS", str(MODE.repeats)))
 # Restarts whose median wall time is the setup's (the first setup fills the registries).
-SETUPS = 5
+SETUPS = MODE.setups
+# The night whose state rows are counted: local 01:00 after the simulated noon (ours counts
+# from there too), after polls that write what the evening changed.
+NIGHT = SIM_START + timedelta(hours=13)
+NIGHT_SETTLE_POLLS = 2
+# At night only an Envoy-S Metered's consumption moves, at every poll: a few polls tell.
+NIGHT_POLLS = 5
 # The memory run polls less: its peak is the setup's, and five simulated minutes always hold
 # one report burst.
 MEMORY_POLLS = int(os.environ.get("BENCH_BUILTIN_MEMORY_POLLS", "5"))
-SPEED = float(os.environ.get("BENCH_BUILTIN_SPEED", "60"))
+SPEED = float(os.environ.get("BENCH_BUILTIN_SPEED", str(MODE.builtin_speed)))
 LOOPBACK = "127.0.0.1"
 # Integrations that would look at the network beyond 127.0.0.1: none may be set up.
 DISCOVERY = frozenset({"zeroconf", "ssdp", "dhcp", "bluetooth", "usb", "network"})
@@ -138,11 +151,12 @@ class ClientLog:
 
 @dataclass
 class Poll:
-    """One refresh of the coordinator."""
+    """One refresh of the coordinator, and the states it changed (a state row each)."""
 
     span: Span
     requests: list[Request]
     changed: bool
+    written: list[str] = field(default_factory=list)
 
 
 def make_entry(simulator: EnvoySimulator) -> MockConfigEntry:
@@ -183,8 +197,12 @@ async def run_polls(
     envoy: SimulatorThread,
     clock: SimClock,
     count: int,
+    writes: StateWrites | None = None,
 ) -> list[Poll]:
-    """Refresh the coordinator ``count`` times, a simulated scan interval apart."""
+    """Refresh the coordinator ``count`` times, a simulated scan interval apart.
+
+    With ``writes``, each poll's changed states are taken after its measured stretch.
+    """
     coordinator = entry.runtime_data
     requests = envoy.simulator.requests
     period = clock.real_delay(SCAN_INTERVAL_S)
@@ -197,7 +215,8 @@ async def run_polls(
             await coordinator.async_refresh()
             await hass.async_block_till_done()
         assert coordinator.last_update_success, coordinator.last_exception
-        polls.append(Poll(span, requests[before:], coordinator.data != previous))
+        written = writes.take() if writes is not None else []
+        polls.append(Poll(span, requests[before:], coordinator.data != previous, written))
     return polls
 
 
@@ -215,6 +234,42 @@ async def restart(
             await hass.async_block_till_done()
         restarts.append((again.wall_s, len(requests) - mark))
     return restarts
+
+
+def hourly(per_poll: float, recheck_value: float) -> float:
+    """Return a per-poll figure per hour, with its share of the 4-hourly /info re-read."""
+    recheck_share = SCAN_INTERVAL_S / FIRMWARE_RECHECK.total_seconds()  # of an hour's polls
+    return per_hour(per_poll + recheck_value * recheck_share, SCAN_INTERVAL_S)
+
+
+async def night_polls(
+    hass: HomeAssistant,
+    entry: MockConfigEntry,
+    envoy: SimulatorThread,
+    clock: SimClock,
+    entity_ids: list[str],
+) -> list[Poll]:
+    """Jump the Envoy's clock to the night; return a window of polls and what they wrote.
+
+    The polls just after the jump write what the evening changed; they are not counted.
+    """
+    clock.jump(NIGHT)
+    await run_polls(hass, entry, envoy, clock, NIGHT_SETTLE_POLLS)
+    return await run_polls(hass, entry, envoy, clock, NIGHT_POLLS, StateWrites(hass, entity_ids))
+
+
+def window_means(polls: list[Poll], value: Callable[[Poll], float]) -> list[float]:
+    """Return the mean of a value per poll in each window of POLLS polls."""
+    return [
+        mean([value(poll) for poll in polls[start : start + POLLS]])
+        for start in range(0, len(polls), POLLS)
+    ]
+
+
+def enabled_entities(hass: HomeAssistant, entry: MockConfigEntry) -> list[str]:
+    """Return the entity ids of the entry's enabled entities (those that write states)."""
+    entries = er.async_entries_for_config_entry(er.async_get(hass), entry.entry_id)
+    return [entity.entity_id for entity in entries if not entity.disabled]
 
 
 def settle_timers(hass: HomeAssistant, delay: timedelta) -> None:
@@ -255,8 +310,12 @@ async def bench_builtin(
         deferred = requests[mark:]
         assert client.https_failures(attempts_mark) == 0
 
-        # The polls.
-        polls = await run_polls(hass, entry, envoy, clock, POLLS * WINDOWS)
+        # The polls, and the states they change, after one that meets what changed while the
+        # setup ran (the Envoy's clock runs on meanwhile: minutes at 1,000 inverters).
+        await run_polls(hass, entry, envoy, clock, 1)
+        writes = StateWrites(hass, enabled_entities(hass, entry))
+        polls = await run_polls(hass, entry, envoy, clock, POLLS * WINDOWS, writes)
+        with_statistics = statistics_entities(hass, writes.entity_ids)
 
         # Every 4 hours it reads /info again (HTTPS first, then HTTP).
         mark, attempts_mark = len(requests), len(client.attempts)
@@ -269,10 +328,10 @@ async def bench_builtin(
         # Restarts, as every Home Assistant start sets the entry up (registries filled).
         restarts = await restart(hass, entry, requests)
 
-        entity_registry = er.async_get(hass)
-        entities = er.async_entries_for_config_entry(entity_registry, entry.entry_id)
+        night = await night_polls(hass, entry, envoy, clock, writes.entity_ids)
+
+        entities = er.async_entries_for_config_entry(er.async_get(hass), entry.entry_id)
         devices = dr.async_entries_for_config_entry(dr.async_get(hass), entry.entry_id)
-        enabled = sum(1 for entity in entities if not entity.disabled)
         changed = sum(poll.changed for poll in polls)
         assert len(devices) == inverters + 1, len(devices)
         assert changed, "no poll brought new data: the simulated Envoy did not move"
@@ -286,18 +345,10 @@ async def bench_builtin(
     recheck_traffic = traffic(recheck_requests)
     requests_per_poll = poll_traffic.requests / len(polls)
     per_poll_paths = sorted({" + ".join(paths(poll.requests)) for poll in polls})
-    # Each window's mean CPU per poll (a window spans three report bursts); the median window.
-    window_cpus = [
-        mean([poll.span.cpu_s for poll in polls[start : start + POLLS]])
-        for start in range(0, len(polls), POLLS)
-    ]
+    # Each window's mean per poll (a window spans whole report bursts); the median window.
+    window_cpus = window_means(polls, lambda poll: poll.span.cpu_s)
     cpu_per_poll = statistics.median(window_cpus)
     walls = [poll.span.wall_s for poll in polls]
-    recheck_share = SCAN_INTERVAL_S / FIRMWARE_RECHECK.total_seconds()  # of an hour's polls
-
-    def hourly(per_poll: float, recheck_value: float) -> float:
-        return per_hour(per_poll + recheck_value * recheck_share, SCAN_INTERVAL_S)
-
     worst_staleness = SCAN_INTERVAL_S + max(walls)
     write_result(
         {
@@ -312,11 +363,16 @@ async def bench_builtin(
             "setup_wall_s": statistics.median(wall for wall, _ in restarts),
             "setup_walls_s": [wall for wall, _ in restarts],
             "restart_requests": max(count for _, count in restarts),
+            "restart_requests_repeats": [count for _, count in restarts],
             "setup_bytes": setup_traffic.bytes,
             "setup_deferred_requests": len(deferred),
             "setup_https_attempts": setup_https,
             "requests_per_poll": requests_per_poll,
             "requests_per_hour": hourly(requests_per_poll, recheck_traffic.requests),
+            "requests_per_hour_repeats": [
+                hourly(window, recheck_traffic.requests)
+                for window in window_means(polls, lambda poll: len(poll.requests))
+            ],
             "challenges_per_hour": hourly(
                 poll_traffic.challenges / len(polls), recheck_traffic.challenges
             ),
@@ -332,7 +388,24 @@ async def bench_builtin(
             "staleness_production_s": worst_staleness,
             "staleness_inverters_s": worst_staleness,
             "entities": len(entities),
-            "entities_enabled": enabled,
+            "entities_enabled": len(writes.entity_ids),
+            "state_rows_daylight_hour": [
+                per_hour(rows, SCAN_INTERVAL_S)
+                for rows in window_means(polls, lambda poll: len(poll.written))
+            ],
+            "state_rows_night_hour": per_hour(
+                mean([len(poll.written) for poll in night]), SCAN_INTERVAL_S
+            ),
+            "statistics_entities": len(with_statistics),
+            "state_rows_daylight_hour_by_kind": by_kind(
+                (entity_id for poll in polls for entity_id in poll.written),
+                HOUR_S / (SCAN_INTERVAL_S * len(polls)),
+            ),
+            "state_rows_night_hour_by_kind": by_kind(
+                (entity_id for poll in night for entity_id in poll.written),
+                HOUR_S / (SCAN_INTERVAL_S * len(night)),
+            ),
+            "statistics_entities_by_kind": by_kind(with_statistics),
             "devices": len(devices),
             "polls": len(polls),
             "polls_with_new_data": changed,
@@ -416,6 +489,13 @@ def notes(
         (
             "entities: the entry's entity-registry entries, disabled-by-default ones included "
             "(entities_enabled: those with a state); devices: the Envoy and its inverters"
+        ),
+        (
+            f"theirs, state rows: the states each poll changed, per hour at its "
+            f"{SCAN_INTERVAL_S:g} s interval, for each window of {POLLS} polls (the repeats; "
+            "after a first poll that meets what changed while the setup ran); "
+            f"the night's: {NIGHT_POLLS} polls at local 01:00, after {NIGHT_SETTLE_POLLS} that "
+            "write what the evening changed"
         ),
         (
             "setup: warm (integration, platforms and entity components imported "

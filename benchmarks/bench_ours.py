@@ -7,10 +7,11 @@ integration scheduled itself.
 
 The run starts an hour before summer noon with nothing learned (a new entry: the first hour
 is spent learning the site), then measures the two hours after it: requests, bytes, CPU
-time of Home Assistant's thread, and how stale the data got, from the simulator's own log of
-reports and requests. Setup is measured twice: the first setup of the entry, and a restart
-(what every Home Assistant start costs). Memory is measured in a run of its own, as for the
-built-in integration.
+time of Home Assistant's thread, how stale the data got, from the simulator's own log of
+reports and requests, and the state rows each hour writes. Setup is measured twice: the
+first setup of the entry, and a restart (what every Home Assistant start costs). Then the
+clock jumps to the night after, whose state rows are counted over an hour. Memory is
+measured in a run of its own, as for the built-in integration.
 """
 
 from __future__ import annotations
@@ -32,20 +33,26 @@ from freezegun.api import FrozenDateTimeFactory
 from homeassistant.const import CONF_HOST, Platform
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers import entity_registry as er
+from homeassistant.util import dt as dt_util
 from pytest_homeassistant_custom_component.common import MockConfigEntry, async_fire_time_changed
 
 from benchmarks.common import (
     HOUR_S,
+    MODE,
+    ROW_WINDOW_S,
     SCENARIOS,
     SIM_START,
     SIZES,
     PeakMemory,
+    StateWrites,
+    by_kind,
     measure,
-    median_of_windows,
     preload,
     result_path,
     simulated_envoy,
+    statistics_entities,
     traffic,
+    window_means,
     write_result,
 )
 from custom_components.enphase_envoy_legacy.const import CONF_SERIAL, DOMAIN
@@ -60,8 +67,8 @@ from tests.simulator.rhythm import Rhythm
 from tests.simulator.thread import SimulatorThread
 
 SIDE = "ours"
-# The per-panel entities of issue #7, which the built-in integration does not write on this
-# firmware: turned off for the like-for-like figures.
+# The per-panel entities, which the built-in integration does not write on this firmware:
+# turned off for the like-for-like figures (lifetime energy is off by default already).
 PANEL_ENTITIES = (
     ("sensor", "energy_today"),
     ("sensor", "lifetime_energy"),
@@ -70,20 +77,26 @@ PANEL_ENTITIES = (
 HTTP_OK = 200
 # The real-time run that measures CPU: a compressed rhythm (bursts every 6 s over 1.5 s, the
 # same inverters and reports per burst) so that enough polls of each kind happen quickly.
-# First production is read every second (some 30 polls of it alone, and a burst's inverters
-# with it), then the inverters alone, as most bursts are read on a metered Envoy (some 10).
-CPU_PRODUCTION_RUN_S = 30.0
+# First production is read every second (a poll of it alone most seconds, and a burst's
+# inverters with it), then the inverters alone, as most bursts are read on a metered Envoy
+# (a poll every 6 s); how long each lasts is the mode's (common.MODES).
+CPU_PRODUCTION_RUN_S = MODE.production_run_s
 CPU_PRODUCTION_INTERVAL_S = 1.0
-CPU_INVERTERS_RUN_S = 60.0
-# The CPU of a kind of poll: the median of the means of this many windows of its polls (in
-# the order they ran), as the built-in's CPU is the median of its windows.
-CPU_WINDOWS = 5
+CPU_INVERTERS_RUN_S = MODE.inverters_run_s
+# The CPU of a kind of poll: the means of this many windows of its polls (in the order they
+# ran), the repeats an hour's CPU is computed for, as the built-in's windows of polls.
+CPU_WINDOWS = MODE.repeats
 CPU_RHYTHM_INTERVAL_S = 6.0
 CPU_RHYTHM_SPREAD_S = 1.5
 # Restarts whose median wall time is the setup's (real time, as the built-in's).
-SETUPS = 5
+SETUPS = MODE.setups
 LEARNING_H = 1  # the first hour, with nothing learned yet
 MEASURED_H = 2  # the hours measured after it
+# The night whose state rows are counted: the clock jumps to local midnight after the
+# simulated noon, an hour settles (the first reads after the jump write what the evening
+# changed, and midnight starts each energy today again), then an hour is counted.
+NIGHT_JUMP = timedelta(hours=12)
+NIGHT_SETTLE_H = 1
 
 
 def make_entry(host: str, serial: str) -> MockConfigEntry:
@@ -178,13 +191,14 @@ async def bench_ours(
             assert await hass.config_entries.async_setup(entry.entry_id)
             await hass.async_block_till_done()
         first_setup_traffic = envoy.call(lambda: traffic(list(simulator.requests)))
+        inverters_serials = envoy.call(lambda: [i["serialNumber"] for i in simulator.inverters])
+        enabled = enabled_entities(hass, entry)
+        panel = panel_entities(hass, inverters_serials)
+        writes = StateWrites(hass, enabled)
 
-        polls: list[tuple[float, float]] = []  # (simulated time, CPU seconds)
         end = start.timestamp() + (LEARNING_H + MEASURED_H) * HOUR_S
-        while entry.runtime_data.next_poll.timestamp() < end:
-            with measure() as poll:
-                await step(hass, freezer, entry)
-            polls.append((entry.runtime_data.next_poll.timestamp(), poll.cpu_s))
+        polls, written = await follow(hass, freezer, entry, writes, end)
+        with_statistics = statistics_entities(hass, enabled)
 
         requests = envoy.call(lambda: list(simulator.requests))
         reports = envoy.call(lambda: [at for at, _ in simulator.report_log])
@@ -199,6 +213,7 @@ async def bench_ours(
             await hass.async_block_till_done()
         restart_traffic = envoy.call(lambda: traffic(list(simulator.requests)))
         entities = len(er.async_entries_for_config_entry(er.async_get(hass), entry.entry_id))
+        night = await night_rows(hass, freezer, entry, StateWrites(hass, enabled))
         assert await hass.config_entries.async_unload(entry.entry_id)
 
     measured_from = start.timestamp() + LEARNING_H * HOUR_S
@@ -206,6 +221,11 @@ async def bench_ours(
     hours = [
         traffic([r for r in window if 0 <= r.at - measured_from - h * HOUR_S < HOUR_S])
         for h in range(MEASURED_H)
+    ]
+    # The state rows of the simulated minutes the built-in's windows of polls span.
+    window_rows = [
+        [ids for at, ids in written if 0 <= at - measured_from - w * ROW_WINDOW_S < ROW_WINDOW_S]
+        for w in range(MODE.repeats)
     ]
     busiest = max(hours, key=lambda hour: hour.requests)
     learning = traffic([r for r in requests if r.at < measured_from])
@@ -237,6 +257,7 @@ async def bench_ours(
         "first_setup_wall_s": first_setup_wall[0],
         "requests_per_hour": busiest.requests,
         "requests_per_hour_mean": sum(h.requests for h in hours) / MEASURED_H,
+        "requests_per_hour_repeats": [h.requests for h in hours],
         "learning_hour_requests": learning.requests,
         "challenges_per_hour": busiest.challenges,
         "bytes_per_hour": max(hour.bytes for hour in hours),
@@ -248,16 +269,112 @@ async def bench_ours(
         "staleness_production_s": production_staleness,
         "staleness_inverters_s": staleness(reports, inverter_reads, measured_from, end - 600),
         "entities": entities,
+        **rows_figures(window_rows, night, with_statistics, panel),
         "notes": [
             (
                 f"ours: simulated time; {LEARNING_H} h learning a new entry, then {MEASURED_H} h "
-                "measured around summer noon (busiest hour shown), as installed (every entity "
-                "enabled by default); setup requests: a restart of the entry (the first setup "
-                "of a new entry is in the JSON)"
+                "measured around summer noon, as installed (the entities enabled by "
+                "default); setup requests: a restart of the entry (the first setup of a new "
+                "entry is in the JSON)"
+            ),
+            (
+                f"ours, state rows: counted in {MODE.repeats} windows of "
+                f"{ROW_WINDOW_S / 60:g} simulated minutes from noon, the stretches of the "
+                "simulated day the built-in's windows of polls span (the repeats), per hour; "
+                f"and in a night hour ({NIGHT_SETTLE_H} h after the clock jumps to local "
+                "midnight); like for like: without the per-panel entities' rows"
             ),
         ],
     }
     write_result(result)
+
+
+async def follow(
+    hass: HomeAssistant,
+    freezer: FrozenDateTimeFactory,
+    entry: MockConfigEntry,
+    writes: StateWrites,
+    end: float,
+) -> tuple[list[tuple[float, float]], list[tuple[float, list[str]]]]:
+    """Follow the schedule until ``end``; return each poll's CPU and the states it changed.
+
+    Each poll's CPU with the time of the poll after it, the states with the poll's own time.
+    """
+    polls: list[tuple[float, float]] = []
+    written: list[tuple[float, list[str]]] = []
+    while entry.runtime_data.next_poll.timestamp() < end:
+        with measure() as poll:
+            await step(hass, freezer, entry)
+        polls.append((entry.runtime_data.next_poll.timestamp(), poll.cpu_s))
+        written.append((dt_util.utcnow().timestamp(), writes.take()))
+    return polls, written
+
+
+def enabled_entities(hass: HomeAssistant, entry: MockConfigEntry) -> list[str]:
+    """Return the entity ids of the entry's enabled entities (those that write states)."""
+    entries = er.async_entries_for_config_entry(er.async_get(hass), entry.entry_id)
+    return [entity.entity_id for entity in entries if not entity.disabled]
+
+
+def panel_entities(hass: HomeAssistant, serials: list[str]) -> set[str]:
+    """Return the entity ids of the per-panel entities (PANEL_ENTITIES) of these inverters."""
+    registry = er.async_get(hass)
+    found = (
+        registry.async_get_entity_id(platform, DOMAIN, f"{serial}_{key}")
+        for serial in serials
+        for platform, key in PANEL_ENTITIES
+    )
+    return {entity_id for entity_id in found if entity_id is not None}
+
+
+async def night_rows(
+    hass: HomeAssistant, freezer: FrozenDateTimeFactory, entry: MockConfigEntry, writes: StateWrites
+) -> list[str]:
+    """Jump to the night after the simulated noon; return what an hour of it wrote."""
+    night = SIM_START + NIGHT_JUMP
+    freezer.move_to(night)
+    async_fire_time_changed(hass)
+    await hass.async_block_till_done(wait_background_tasks=True)
+    settled = (night + timedelta(hours=NIGHT_SETTLE_H)).timestamp()
+    while entry.runtime_data.next_poll.timestamp() < settled:
+        await step(hass, freezer, entry)
+    writes.take()
+    changed: list[str] = []
+    while entry.runtime_data.next_poll.timestamp() < settled + HOUR_S:
+        await step(hass, freezer, entry)
+        changed += writes.take()
+    return changed
+
+
+def rows_figures(
+    windows: list[list[list[str]]], night: list[str], with_statistics: list[str], panel: set[str]
+) -> dict[str, Any]:
+    """Return the state rows per daylight hour and night hour, and the statistics.
+
+    As installed, and like for like (without the per-panel entities): the state rows each
+    window of polls wrote, per hour; the night hour's; how many entities have statistics.
+    """
+    scale = HOUR_S / ROW_WINDOW_S
+
+    def count(changed: list[str], *, panels: bool) -> int:
+        return sum(1 for entity_id in changed if panels or entity_id not in panel)
+
+    figures: dict[str, Any] = {}
+    for suffix, panels in (("", True), ("_like_for_like", False)):
+        figures[f"state_rows_daylight_hour{suffix}"] = [
+            scale * sum(count(changed, panels=panels) for changed in window) for window in windows
+        ]
+        figures[f"state_rows_night_hour{suffix}"] = count(night, panels=panels)
+        figures[f"statistics_entities{suffix}"] = count(with_statistics, panels=panels)
+    figures["state_rows_daylight_hour_panels"] = [
+        scale * sum(len(changed) - count(changed, panels=False) for changed in window)
+        for window in windows
+    ]
+    everything = [entity_id for window in windows for changed in window for entity_id in changed]
+    figures["state_rows_daylight_hour_by_kind"] = by_kind(everything, scale / len(windows))
+    figures["state_rows_night_hour_by_kind"] = by_kind(night)
+    figures["statistics_entities_by_kind"] = by_kind(with_statistics)
+    return figures
 
 
 async def restart(
@@ -291,7 +408,12 @@ def disable_panel_entities(hass: HomeAssistant, serials: list[str]) -> None:
             )
 
 
-@pytest.mark.parametrize("panels", [False, True], ids=["like-for-like", "with-panel-energy"])
+# As installed always; like for like too in a full run (no target reads it).
+PANELS = [True, False] if MODE.like_for_like else [True]
+PANELS_IDS = ["with-panel-energy", "like-for-like"][: len(PANELS)]
+
+
+@pytest.mark.parametrize("panels", PANELS, ids=PANELS_IDS)
 @pytest.mark.parametrize("inverters", SIZES)
 @pytest.mark.parametrize("scenario", SCENARIOS)
 async def bench_ours_cpu(
@@ -358,14 +480,26 @@ async def bench_ours_cpu(
         await asyncio.sleep(CPU_INVERTERS_RUN_S)
         restarts = await restart(hass, entry, envoy)
         assert await hass.config_entries.async_unload(entry.entry_id)
-    per_kind: dict[str, float] = {}
+    # Per kind, the means of CPU_WINDOWS windows of its polls; the i-th repeat of an hour's
+    # CPU adds up each kind's i-th window (measured at about the same time), times the polls
+    # of that kind in an hour of the simulated-time run.
+    per_kind: dict[str, list[float]] = {}
     for kind in {kind for kind, _ in samples}:
         cpus = [cpu for sampled, cpu in samples if sampled == kind]
-        per_kind[kind] = median_of_windows(cpus, CPU_WINDOWS)
+        per_kind[kind] = window_means(cpus, CPU_WINDOWS)
     known = json.loads(result_path(SIDE, scenario, inverters).read_text())
     counts: dict[str, float] = known["poll_kinds_per_hour"]
-    dearest = max(per_kind.values())
-    per_hour = sum(count * per_kind.get(kind, dearest) for kind, count in counts.items())
+    dearest = max(per_kind.values(), key=statistics.median)
+
+    def hour(number: int) -> float:
+        total = 0.0
+        for kind, count in counts.items():
+            means = per_kind.get(kind, dearest)
+            total += count * means[number % len(means)]
+        return total
+
+    repeats = [hour(number) for number in range(CPU_WINDOWS)]
+    per_hour = statistics.median(repeats)
     suffix = "_with_panels" if panels else ""
     write_result(
         {
@@ -374,29 +508,32 @@ async def bench_ours_cpu(
             "inverters": inverters,
             f"cpu_per_poll{suffix}_s": per_hour / max(sum(counts.values()), 1),
             f"cpu_per_hour{suffix}_s": per_hour,
-            f"cpu_per_poll_kind{suffix}_s": per_kind,
+            f"cpu_per_hour{suffix}_repeats_s": repeats,
+            f"cpu_per_poll_kind{suffix}_s": {
+                kind: statistics.median(means) for kind, means in per_kind.items()
+            },
             f"cpu_samples{suffix}": len(samples),
             f"setup_wall{suffix}_s": statistics.median(wall for wall, _ in restarts),
             f"setup_walls{suffix}_s": [wall for wall, _ in restarts],
             f"restart_requests{suffix}": max(requests for _, requests in restarts),
+            f"restart_requests{suffix}_repeats": [requests for _, requests in restarts],
             "notes": [
                 (
                     "ours, CPU: measured in real time per kind of poll (polls of the "
                     f"integration's own schedule on a {CPU_RHYTHM_INTERVAL_S:.0f} s rhythm: "
                     f"{CPU_PRODUCTION_RUN_S:.0f} s with production read every "
                     f"{CPU_PRODUCTION_INTERVAL_S:.0f} s, then {CPU_INVERTERS_RUN_S:.0f} s "
-                    "with the inverters read alone on a metered Envoy; per kind, the median "
-                    "of the means of "
-                    f"{CPU_WINDOWS} windows of its polls), times the polls of each kind in "
-                    "an hour of the "
-                    "simulated-time run; the frozen clock's figures (freezegun slows every "
-                    "state write) are in the JSON"
+                    "with the inverters read alone on a metered Envoy; per kind, the means "
+                    f"of {CPU_WINDOWS} windows of its polls), times the polls of each kind in "
+                    "an hour of the simulated-time run: one hour's figure per window, the "
+                    "repeats; the frozen clock's figures (freezegun slows every state write) "
+                    "are in the JSON"
                 ),
                 (
                     "ours, like for like: each inverter's power, as the built-in integration "
-                    "sets up and writes it; the per-panel energy sensors and reporting status "
-                    "(issue #7), which it does not have on this firmware, turned off in the "
-                    "entity registry; 'with panel energy': as installed"
+                    "sets up and writes it; the per-panel energy sensors and reporting status, "
+                    "which it does not have on this firmware, turned off in the entity "
+                    "registry; 'with panel energy': as installed"
                 ),
                 (
                     f"ours, setup: wall time of a restart of the entry in real time, the "
@@ -407,6 +544,7 @@ async def bench_ours_cpu(
     )
 
 
+@pytest.mark.parametrize("panels", PANELS, ids=PANELS_IDS)
 @pytest.mark.parametrize("inverters", SIZES)
 @pytest.mark.parametrize("scenario", SCENARIOS)
 async def bench_ours_memory(
@@ -415,6 +553,7 @@ async def bench_ours_memory(
     socket_enabled: None,
     scenario: str,
     inverters: int,
+    panels: bool,
 ) -> None:
     """Peak memory (tracemalloc) over setup and an hour of polls, in a run of its own."""
     await preload(hass, DOMAIN, [Platform.SENSOR])
@@ -422,9 +561,10 @@ async def bench_ours_memory(
     with SimulatorThread(simulated_envoy(scenario, inverters)) as envoy:
         entry = make_entry(envoy.host, envoy.simulator.serial)
         entry.add_to_hass(hass)
-        disable_panel_entities(
-            hass, envoy.call(lambda: [i["serialNumber"] for i in envoy.simulator.inverters])
-        )
+        if not panels:
+            disable_panel_entities(
+                hass, envoy.call(lambda: [i["serialNumber"] for i in envoy.simulator.inverters])
+            )
         with PeakMemory() as memory:
             assert await hass.config_entries.async_setup(entry.entry_id)
             await hass.async_block_till_done()
@@ -432,12 +572,13 @@ async def bench_ours_memory(
             while entry.runtime_data.next_poll.timestamp() < end:
                 await step(hass, freezer, entry)
         assert await hass.config_entries.async_unload(entry.entry_id)
+    suffix = "" if panels else "_like_for_like"
     write_result(
         {
             "side": SIDE,
             "scenario": scenario,
             "inverters": inverters,
-            "peak_memory_bytes": memory.peak_bytes,
-            "retained_memory_bytes": memory.retained_bytes,
+            f"peak_memory{suffix}_bytes": memory.peak_bytes,
+            f"retained_memory{suffix}_bytes": memory.retained_bytes,
         }
     )

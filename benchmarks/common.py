@@ -21,18 +21,28 @@ Both sides are measured the same way:
 - Warm: the integration, its platforms and their entity components are imported before
   anything is timed (``preload``), so whichever benchmark runs first does not pay Python's
   imports and every setup is measured alike.
+- Database rows: what Home Assistant's recorder would store for the entry's entities. A
+  state row per state change (a new ``State`` object: a write that changes the state or an
+  attribute; a write that changes neither only moves ``last_reported`` and stores nothing),
+  counted by ``StateWrites`` between polls, outside any measured CPU; statistics rows for
+  each entity with a state class and a numeric state (``statistics_entities``), an hourly
+  row and twelve 5-minute rows an hour, whether its state moved or not.
+- Repeats: each figure that varies from run to run is measured several times (windows of
+  polls, hours, restarts) and kept as a list; the report prints its median and its range.
 """
 
 from __future__ import annotations
 
+import inspect
 import itertools
 import json
 import math
 import os
 import platform
-import statistics
+import re
 import time
 import tracemalloc
+from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -41,13 +51,15 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any, Self
 
+from homeassistant.components.recorder.db_schema import Statistics, StatisticsShortTerm
+from homeassistant.components.sensor import ATTR_STATE_CLASS
 from homeassistant.const import EVENT_HOMEASSISTANT_FINAL_WRITE
 from homeassistant.const import __version__ as HA_VERSION  # noqa: N812
-from homeassistant.core import HomeAssistant
+from homeassistant.core import HomeAssistant, State
 from homeassistant.loader import async_get_integration
 
 from tests.simulator import EnvoySimulator
-from tests.simulator.rhythm import Power, Rhythm
+from tests.simulator.rhythm import Power, Rhythm, solar_day
 
 # The scenarios: issue #6's two (an Envoy without a meter, and one whose production moves
 # every second as a production meter makes it), and issue #14's Envoy-S Metered with its
@@ -69,6 +81,73 @@ CT_RIPPLE = 0.02
 CT_RIPPLE_PERIOD_S = 13.7
 # Challenges: the 401 answers of HTTP Digest.
 CHALLENGE_STATUS = 401
+
+DAY_H = 24.0
+# The simulated day's daylight: the hours between the simulator's sunrise and sunset, when the
+# microinverters report; the rest of the day is night.
+_SUN = inspect.signature(solar_day).parameters
+DAYLIGHT_H = float(_SUN["sunset_h"].default - _SUN["sunrise_h"].default)
+NIGHT_H = DAY_H - DAYLIGHT_H
+# The recorder's statistics rows a day for each entity with a state class: an hourly row and
+# a 5-minute (short-term) row per period.
+HOURLY_STATISTICS_PER_DAY = round(DAY_H * HOUR_S / Statistics.duration.total_seconds())
+SHORT_TERM_STATISTICS_PER_DAY = round(DAY_H * HOUR_S / StatisticsShortTerm.duration.total_seconds())
+STATISTICS_ROWS_PER_DAY = HOURLY_STATISTICS_PER_DAY + SHORT_TERM_STATISTICS_PER_DAY
+
+
+@dataclass(frozen=True)
+class Mode:
+    """How long and how often a run measures: the default one, or ``--full``.
+
+    Both run the same scenarios and figures; the default one repeats less, so that
+    ``scripts/bench`` ends within ten minutes on a 2-core machine.
+    """
+
+    name: str
+    # Repeats of the figures that vary: windows of polls on both sides.
+    repeats: int
+    # Ours' real-time CPU run: production read every second, then (metered) the inverters alone.
+    production_run_s: float
+    inverters_run_s: float
+    # The built-in's polls per window, and how much faster than real time its Envoy lives.
+    builtin_polls: int
+    builtin_speed: float
+    # Restarts whose median wall time is a setup's.
+    setups: int
+    # Whether ours' CPU and memory are measured like for like too (no target reads them).
+    like_for_like: bool
+
+
+MODES = {
+    "default": Mode(
+        name="default",
+        repeats=3,
+        production_run_s=15.0,
+        inverters_run_s=15.0,
+        builtin_polls=10,
+        builtin_speed=120.0,
+        setups=3,
+        like_for_like=False,
+    ),
+    "full": Mode(
+        name="full",
+        repeats=5,
+        production_run_s=30.0,
+        inverters_run_s=60.0,
+        builtin_polls=15,
+        builtin_speed=60.0,
+        setups=5,
+        like_for_like=True,
+    ),
+}
+# scripts/bench --full sets BENCH_FULL=1.
+MODE = MODES["full" if os.environ.get("BENCH_FULL", "") not in {"", "0"} else "default"]
+# Both sides' state rows are counted over the same stretches of the simulated day: the
+# built-in's windows of polls, a minute apart from SIM_START on. (The simulated power curve
+# is smooth: at its flat top, around 13:00, a report can repeat the one before it, which a
+# real panel's seldom does; a stretch of the day the other side did not meet would not
+# compare.)
+ROW_WINDOW_S = MODE.builtin_polls * 60.0
 
 
 def simulated_envoy(
@@ -165,6 +244,7 @@ def write_result(result: dict[str, Any]) -> Path:
     merged.update(result)
     merged["notes"] = notes
     merged["machine"] = machine()
+    merged["mode"] = MODE.name
     path.write_text(json.dumps(merged, indent=2) + "\n")
     return path
 
@@ -255,11 +335,11 @@ def per_hour(per_poll: float, interval_s: float) -> float:
     return per_poll * HOUR_S / interval_s
 
 
-def median_of_windows(values: Sequence[float], windows: int) -> float:
-    """Return the median of the means of ``windows`` consecutive, near-equal slices."""
+def window_means(values: Sequence[float], windows: int) -> list[float]:
+    """Return the means of ``windows`` consecutive, near-equal slices (fewer for few values)."""
     count = min(windows, len(values))
     bounds = [len(values) * number // count for number in range(count + 1)]
-    return statistics.median(mean(values[start:end]) for start, end in itertools.pairwise(bounds))
+    return [mean(values[start:end]) for start, end in itertools.pairwise(bounds)]
 
 
 def mean(values: Sequence[float]) -> float:
@@ -305,6 +385,72 @@ class SimClock:
         """Return the simulated time now."""
         return self.start + (time.perf_counter() - self._real) * self.speed
 
+    def jump(self, to: datetime) -> None:
+        """Jump to ``to`` now; simulated time goes on from there at the same speed."""
+        self.start = to.timestamp()
+        self._real = time.perf_counter()
+
     def real_delay(self, simulated_s: float) -> float:
         """Return the real seconds that simulated_s simulated seconds take."""
         return simulated_s / self.speed
+
+
+# --- database rows -----------------------------------------------------------------------------
+
+
+class StateWrites:
+    """Which of some entities' states changed since the last look: a state row each.
+
+    Home Assistant replaces an entity's ``State`` object when a write changes its state or an
+    attribute (a ``state_changed`` event, a row in the recorder's ``states`` table); a write
+    that changes neither only moves ``last_reported`` on the same object (no row). Comparing
+    the objects between polls costs the measured polls nothing, where a listener on the bus
+    would run inside them.
+    """
+
+    def __init__(self, hass: HomeAssistant, entity_ids: Iterable[str]) -> None:
+        """Look at these entities from now on."""
+        self.hass = hass
+        self.entity_ids = sorted(entity_ids)
+        self._seen = self._states()
+
+    def _states(self) -> list[State | None]:
+        get = self.hass.states.get
+        return [get(entity_id) for entity_id in self.entity_ids]
+
+    def take(self) -> list[str]:
+        """Return the entities whose state changed since the last look (each once)."""
+        now = self._states()
+        changed = [
+            entity_id
+            for entity_id, before, after in zip(self.entity_ids, self._seen, now, strict=True)
+            if after is not before and after is not None
+        ]
+        self._seen = now
+        return changed
+
+
+def statistics_entities(hass: HomeAssistant, entity_ids: Iterable[str]) -> list[str]:
+    """Return the entities the recorder compiles statistics for: a state class, a number."""
+    found = []
+    for entity_id in entity_ids:
+        state = hass.states.get(entity_id)
+        if state is None or ATTR_STATE_CLASS not in state.attributes:
+            continue
+        try:
+            float(state.state)
+        except ValueError:
+            continue
+        found.append(entity_id)
+    return sorted(found)
+
+
+def day_rows(daylight_hour: float, night_hour: float) -> float:
+    """Return a day's state rows: its daylight hours at one rate, its night hours at another."""
+    return DAYLIGHT_H * daylight_hour + NIGHT_H * night_hour
+
+
+def by_kind(entity_ids: Iterable[str], scale: float = 1.0) -> dict[str, float]:
+    """Count entity ids by kind (each serial number replaced: an inverter's add up), scaled."""
+    kinds = Counter(re.sub(r"\d{6,}", "<serial>", entity_id) for entity_id in entity_ids)
+    return {kind: count * scale for kind, count in sorted(kinds.items())}

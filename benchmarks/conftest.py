@@ -20,10 +20,10 @@ numbers mean what they would in a running Home Assistant rather than in a test:
   measured stretch.
 
 When both sides run in one session (``scripts/bench``), they take turns: for each Envoy and
-size, ours' simulated hours, ours' CPU like for like, the built-in's run, ours' CPU as
-installed, then the memory runs (``pytest_collection_modifyitems``). The CPU figures a ratio
-compares are measured minutes apart, not a quarter of an hour, so a slower spell of the
-machine meets both sides.
+size, ours' simulated hours, ours' CPU like for like (``--full`` only), the built-in's run,
+ours' CPU as installed, then the memory runs (``pytest_collection_modifyitems``). The CPU
+figures a ratio compares are measured a minute or two apart, so a slower spell of the machine
+meets both sides.
 
 Sockets stay restricted to 127.0.0.1 (pytest-socket's host guard, which ``socket_enabled``
 keeps), host names are not resolved (the harness's getaddrinfo guard), and no discovery
@@ -51,13 +51,15 @@ _QUIET = ("homeassistant", "custom_components", "pyenphase", "aiohttp", "tests",
 
 # The order of the benchmarks of one Envoy and size: ours' CPU runs need its simulated hours'
 # counts of polls; the built-in's run between ours' two CPU runs (like for like, as
-# installed); memory last (tracemalloc, nothing timed).
+# installed); memory last (tracemalloc, nothing timed). "+panels": as installed.
 _TURNS = (
     "bench_ours",
     "bench_ours_cpu",
     "bench_builtin",
     "bench_ours_cpu+panels",
+    "bench_ours_memory+panels",
     "bench_ours_memory",
+    "bench_builtin_memory",
 )
 
 

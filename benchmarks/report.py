@@ -1,24 +1,324 @@
 """Print the benchmark table from the JSON results: ``python -m benchmarks.report DIR``.
 
 Each row: ours, theirs (Home Assistant's built-in enphase_envoy) and ours/theirs, for each
-scenario; the issue's targets are checked and printed under the table.
+scenario. A figure measured several times (its repeats: windows of polls, hours, restarts)
+shows its median, and the ratio its range over the repeats: from ours' lowest over theirs'
+highest to ours' highest over theirs' lowest. The targets are judged with that range under
+the table: met when the whole range is within the target, missed when the whole range is
+beyond it, undecided when the range straddles it.
+
+Exit status: 0 when every target is met; 1 when one is missed or a figure is missing; 3 when
+none is missed but one is undecided (the run's spread is too wide to tell: run it again, or
+``scripts/bench --full``, which repeats more).
 """
 
 from __future__ import annotations
 
 import json
+import statistics
 import sys
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from benchmarks.common import SCENARIOS
+from benchmarks.common import (
+    DAYLIGHT_H,
+    HOURLY_STATISTICS_PER_DAY,
+    NIGHT_H,
+    SCENARIOS,
+    SHORT_TERM_STATISTICS_PER_DAY,
+    STATISTICS_ROWS_PER_DAY,
+    day_rows,
+)
 
 Result = dict[str, Any]
 
 # Home Assistant arms each coordinator timer on a whole second of the loop's clock plus
 # 0.05-0.5 s, so a fixed 60 s poll can come up to 60.5 s after the one before it.
 TIMER_SLACK_S = 0.5
+
+# The width of the rows' labels.
+LABEL = 38
+
+EXIT_MET = 0
+EXIT_MISSED = 1
+EXIT_UNDECIDED = 3
+
+
+@dataclass(frozen=True)
+class Figure:
+    """One side's figure: its repeats (a single value when measured once)."""
+
+    values: list[float]
+
+    @property
+    def median(self) -> float:
+        """Return the median of the repeats."""
+        return statistics.median(self.values)
+
+    @property
+    def low(self) -> float:
+        """Return the lowest repeat."""
+        return min(self.values)
+
+    @property
+    def high(self) -> float:
+        """Return the highest repeat."""
+        return max(self.values)
+
+
+@dataclass(frozen=True)
+class Ratio:
+    """Ours over theirs: the medians' ratio, and its range over both sides' repeats."""
+
+    median: float
+    low: float
+    high: float
+
+    @classmethod
+    def of(cls, ours: Figure, theirs: Figure) -> Ratio | None:
+        """Return ours/theirs, None when theirs is zero (nothing to compare with)."""
+        if theirs.low <= 0:
+            return None
+        return cls(ours.median / theirs.median, ours.low / theirs.high, ours.high / theirs.low)
+
+    def verdict(self, limit: float) -> str:
+        """Judge "at most limit" with the range: met, MISSED or undecided."""
+        if self.high <= limit:
+            return "met"
+        if self.low > limit:
+            return "MISSED"
+        return "undecided"
+
+    def shown(self, digits: int = 2) -> str:
+        """Return the median, and the range when the repeats differ."""
+        median = f"{self.median:.{digits}f}"
+        low, high = f"{self.low:.{digits}f}", f"{self.high:.{digits}f}"
+        return median if low == high else f"{median} [{low}-{high}]"
+
+
+Getter = Callable[[Result], list[float]]
+
+
+@dataclass(frozen=True)
+class Row:
+    """A row of the table: what it shows, at which size, how each side's result gives it."""
+
+    label: str
+    size: int = 0
+    get: Getter | None = None  # None: a heading
+    fmt: str = ""
+    # What it measures, for the targets (default: the label without its indent).
+    name: str = ""
+
+    @property
+    def key(self) -> str:
+        """Return the name the targets use."""
+        return self.name or self.label.strip()
+
+
+def _side(result: Result, suffix: str) -> str:
+    """Return the key suffix of a like-for-like figure: ours' own; theirs as installed."""
+    return suffix if result["side"] == "ours" else ""
+
+
+def _values(result: Result, key: str, factor: float = 1.0) -> list[float]:
+    """Return a figure (a value or its repeats) as a list, times a factor."""
+    value = result[key]
+    return [float(v) * factor for v in (value if isinstance(value, list) else [value])]
+
+
+def _scaled(key: str, factor: float = 1.0) -> Getter:
+    """Return the getter of a figure with the same key on both sides."""
+    return lambda r: _values(r, key, factor)
+
+
+def _sided(ours: str, theirs: str, factor: float = 1.0) -> Getter:
+    """Return the getter of a figure whose keys differ on each side."""
+    return lambda r: _values(r, ours if r["side"] == "ours" else theirs, factor)
+
+
+def _daylight_states(suffix: str) -> Getter:
+    """Return the getter of the state rows of a daylight hour (its repeats)."""
+    return lambda r: _values(r, f"state_rows_daylight_hour{_side(r, suffix)}")
+
+
+def _day_states(suffix: str) -> Getter:
+    """Return the getter of the state rows of a day: each daylight repeat, with the night."""
+
+    def get(result: Result) -> list[float]:
+        (night,) = _values(result, f"state_rows_night_hour{_side(result, suffix)}")
+        return [day_rows(hour, night) for hour in _daylight_states(suffix)(result)]
+
+    return get
+
+
+def _statistics(suffix: str) -> Getter:
+    """Return the getter of a day's statistics rows."""
+    return lambda r: _values(r, f"statistics_entities{_side(r, suffix)}", STATISTICS_ROWS_PER_DAY)
+
+
+def _day_total(suffix: str) -> Getter:
+    """Return the getter of a day's database rows: its state rows and statistics rows."""
+
+    def get(result: Result) -> list[float]:
+        (statistics_rows,) = _statistics(suffix)(result)
+        return [states + statistics_rows for states in _day_states(suffix)(result)]
+
+    return get
+
+
+def _production_only(result: Result) -> list[float]:
+    """Return ours' CPU ms of a poll that read production only (as installed)."""
+    return [float(result["cpu_per_poll_kind_with_panels_s"]["production"]) * 1000]
+
+
+def _rows(suffix: str, name_suffix: str = "", indent: str = "") -> list[Row]:
+    """Return the database rows' table rows (as installed, or like for like)."""
+    rows = []
+    for label, get in (
+        ("state rows per daylight hour", _daylight_states(suffix)),
+        ("state rows per day", _day_states(suffix)),
+        ("statistics rows per day", _statistics(suffix)),
+        ("database rows per day", _day_total(suffix)),
+    ):
+        for size in (1000, 40):
+            text = f"{label}, {size:,}"
+            rows.append(Row(f"{indent}{text}", size, get, "{:.0f}", f"{text}{name_suffix}"))
+    return rows
+
+
+# As installed first: each integration with the entities it enables by default, ours with
+# its per-panel power, energy today and reporting status; then ours like for like, with its
+# per-panel entities turned off, against the built-in as installed.
+ROWS: list[Row] = [
+    *(
+        Row(
+            f"CPU ms per {per}, {size:,} inverters",
+            size,
+            _sided(f"cpu_per_{per}_with_panels{rep}_s", f"cpu_per_{per}{theirs}_s", 1000),
+            fmt,
+        )
+        for per, rep, theirs, fmt in (
+            ("hour", "_repeats", "_windows", "{:.0f}"),
+            ("poll", "", "", "{:.2f}"),
+        )
+        for size in (1000, 40)
+    ),
+    Row("  production-only poll, 1,000", 1000, _production_only, "{:.2f}"),
+    Row("  production-only poll, 40", 40, _production_only, "{:.2f}"),
+    Row("HTTP requests per hour (incl. 401)", 40, _scaled("requests_per_hour_repeats"), "{:.1f}"),
+    Row("  of which 401 challenges", 40, _scaled("challenges_per_hour"), "{:.2f}"),
+    Row("kB transferred per hour", 40, _scaled("bytes_per_hour", 1 / 1000), "{:.0f}"),
+    Row(
+        "setup: requests (restart)",
+        40,
+        _sided("restart_requests_with_panels_repeats", "restart_requests_repeats"),
+        "{:.0f}",
+    ),
+    Row(
+        "setup: wall time ms (restart)",
+        40,
+        _sided("setup_walls_with_panels_s", "setup_walls_s", 1000),
+        "{:.1f}",
+    ),
+    Row(
+        "  at 1,000 inverters",
+        1000,
+        _sided("setup_walls_with_panels_s", "setup_walls_s", 1000),
+        "{:.0f}",
+        "setup: wall time ms (restart), 1,000",
+    ),
+    Row("worst staleness s, production", 40, _scaled("staleness_production_s"), "{:.1f}"),
+    Row("worst staleness s, inverters", 40, _scaled("staleness_inverters_s"), "{:.1f}"),
+    *_rows(""),
+    Row("peak memory MiB, 40 inverters", 40, _scaled("peak_memory_bytes", 1 / 2**20), "{:.1f}"),
+    Row(
+        "peak memory MiB, 1,000 inverters",
+        1000,
+        _scaled("peak_memory_bytes", 1 / 2**20),
+        "{:.1f}",
+    ),
+    Row("Like for like (ours' per-panel entities off; --full measures CPU and memory):"),
+    *(
+        Row(
+            f"  CPU ms per hour, {size:,} inverters",
+            size,
+            _sided("cpu_per_hour_repeats_s", "cpu_per_hour_windows_s", 1000),
+            "{:.0f}",
+            f"CPU ms per hour, {size:,} inverters, like for like",
+        )
+        for size in (1000, 40)
+    ),
+    Row(
+        "  setup: wall time ms (restart)",
+        40,
+        _sided("setup_walls_s", "setup_walls_s", 1000),
+        "{:.1f}",
+        "setup: wall time ms (restart), like for like",
+    ),
+    *_rows("_like_for_like", ", like for like", "  "),
+    *(
+        Row(
+            f"  peak memory MiB, {size:,} inverters",
+            size,
+            _sided("peak_memory_like_for_like_bytes", "peak_memory_bytes", 1 / 2**20),
+            "{:.1f}",
+            f"peak memory MiB, {size:,} inverters, like for like",
+        )
+        for size in (40, 1000)
+    ),
+]
+
+# (what it measures, scenario, the row it reads, the highest ours/theirs allowed). As
+# installed unless the name says otherwise.
+TARGETS: list[tuple[str, str, str, float]] = [
+    *(
+        ("requests per hour", scenario, "HTTP requests per hour (incl. 401)", limit)
+        for scenario, limit in (("non-metered", 0.25), ("metered", 0.6), ("ct-metered", 0.5))
+    ),
+    *(
+        (f"worst staleness, {what}", scenario, f"worst staleness s, {what}", 1.0)
+        for what in ("production", "inverters")
+        for scenario in SCENARIOS
+    ),
+    *(
+        ("setup requests (restart)", scenario, "setup: requests (restart)", 0.5)
+        for scenario in SCENARIOS
+    ),
+    *(
+        (
+            f"CPU per hour, {size:,} microinverters",
+            scenario,
+            f"CPU ms per hour, {size:,} inverters",
+            0.8 if (scenario, size) == ("non-metered", 1000) else 0.6,
+        )
+        for size in (40, 1000)
+        for scenario in SCENARIOS
+    ),
+    *(
+        (
+            f"database rows per day, {size:,} microinverters{how}",
+            scenario,
+            f"database rows per day, {size:,}{how}",
+            limit,
+        )
+        for how, limit in (("", 1.0), (", like for like", 0.6))
+        for size in (40, 1000)
+        for scenario in SCENARIOS
+    ),
+    *(
+        (
+            f"peak memory, {size:,} microinverters",
+            scenario,
+            f"peak memory MiB, {size:,} inverters",
+            0.7,
+        )
+        for size in (40, 1000)
+        for scenario in SCENARIOS
+    ),
+]
 
 
 def _load(folder: Path) -> dict[tuple[str, str, int], Result]:
@@ -34,176 +334,82 @@ def _theirs_staleness(result: Result) -> float:
     return 60.0 + TIMER_SLACK_S + float(result.get("poll_wall_max_s", 0.0))
 
 
-def _production_only(suffix: str) -> Callable[[Result], float]:
-    """Return the getter of ours' CPU ms of a poll that read production only."""
-    return lambda r: r[f"cpu_per_poll_kind{suffix}_s"]["production"] * 1000
-
-
-def _as_installed(key: str) -> Callable[[Result], float]:
-    """Return the getter of a figure as installed: ours with the panel entities on."""
-    return lambda r: r[f"{key}_with_panels_s"] if r["side"] == "ours" else r[f"{key}_s"]
-
-
-def _as_installed_ms(key: str) -> Callable[[Result], float]:
-    """Return the getter of a time as installed (seconds), in milliseconds."""
-    return lambda r: _as_installed(key)(r) * 1000
-
-
-# (label, size, getter, format). As installed first: every entity enabled by default, ours
-# with its per-panel entities; then ours like for like, with them turned off.
-ROWS: list[tuple[str, int, Callable[[Result], float], str]] = [
-    *(
-        (f"CPU ms per {per}, {size:,} inverters", size, _as_installed_ms(f"cpu_per_{per}"), fmt)
-        for per, fmt in (("hour", "{:.0f}"), ("poll", "{:.2f}"))
-        for size in (1000, 40)
-    ),
-    ("  production-only poll, 1,000", 1000, _production_only("_with_panels"), "{:.2f}"),
-    ("  production-only poll, 40", 40, _production_only("_with_panels"), "{:.2f}"),
-    ("HTTP requests per hour (incl. 401)", 40, lambda r: r["requests_per_hour"], "{:.1f}"),
-    ("  of which 401 challenges", 40, lambda r: r["challenges_per_hour"], "{:.2f}"),
-    ("kB transferred per hour", 40, lambda r: r["bytes_per_hour"] / 1000, "{:.0f}"),
-    (
-        "setup: requests (restart)",
-        40,
-        lambda r: r["restart_requests_with_panels" if r["side"] == "ours" else "restart_requests"],
-        "{:.0f}",
-    ),
-    ("setup: wall time ms (restart)", 40, _as_installed_ms("setup_wall"), "{:.1f}"),
-    ("  at 1,000 inverters", 1000, _as_installed_ms("setup_wall"), "{:.0f}"),
-    ("worst staleness s, production", 40, lambda r: r["staleness_production_s"], "{:.1f}"),
-    ("worst staleness s, inverters", 40, lambda r: r["staleness_inverters_s"], "{:.1f}"),
-    ("Like for like (panel entities off):", 0, float, ""),
-    ("  CPU ms per hour, 1,000 inverters", 1000, lambda r: r["cpu_per_hour_s"] * 1000, "{:.0f}"),
-    ("  CPU ms per hour, 40 inverters", 40, lambda r: r["cpu_per_hour_s"] * 1000, "{:.0f}"),
-    ("  setup: wall time ms (restart)", 40, lambda r: r["setup_wall_s"] * 1000, "{:.1f}"),
-    ("peak memory MiB, 40 inverters", 40, lambda r: r["peak_memory_bytes"] / 2**20, "{:.1f}"),
-    ("peak memory MiB, 1,000 inverters", 1000, lambda r: r["peak_memory_bytes"] / 2**20, "{:.1f}"),
-]
-
-# (scenario, row label, the highest value allowed, what is compared): "ratio" is ours/theirs,
-# "ours" ours alone, "scaling" ours at 1,000 inverters over ours at 40 (the row's size is
-# 1,000; its 40-inverter twin is the next row).
-TARGETS: list[tuple[str, str, float, str]] = [
-    ("non-metered", "CPU ms per hour, 1,000 inverters", 0.6, "ratio"),
-    ("metered", "CPU ms per hour, 1,000 inverters", 0.6, "ratio"),
-    ("metered", "  production-only poll, 1,000", 1.2, "scaling"),
-    ("non-metered", "HTTP requests per hour (incl. 401)", 0.25, "ratio"),
-    ("metered", "HTTP requests per hour (incl. 401)", 0.6, "ratio"),
-    ("non-metered", "setup: requests (restart)", 3, "ours"),
-    ("metered", "setup: requests (restart)", 3, "ours"),
-    ("non-metered", "setup: wall time ms (restart)", 0.35, "ratio"),
-    ("metered", "setup: wall time ms (restart)", 0.35, "ratio"),
-    ("non-metered", "worst staleness s, production", 1.0, "ratio"),
-    ("non-metered", "worst staleness s, inverters", 1.0, "ratio"),
-    ("metered", "worst staleness s, production", 1.0, "ratio"),
-    ("metered", "worst staleness s, inverters", 1.0, "ratio"),
-    # Issue #14: an Envoy-S Metered with its CTs.
-    ("ct-metered", "CPU ms per hour, 1,000 inverters", 0.6, "ratio"),
-    ("ct-metered", "CPU ms per hour, 40 inverters", 0.6, "ratio"),
-    ("ct-metered", "HTTP requests per hour (incl. 401)", 0.5, "ratio"),
-    ("ct-metered", "setup: requests (restart)", 0.5, "ratio"),
-    ("ct-metered", "worst staleness s, production", 1.0, "ratio"),
-    ("ct-metered", "worst staleness s, inverters", 1.0, "ratio"),
-]
-
-# Who set which targets: the Envoy-S Metered's are issue #14's, the others #6's and #13's.
-TARGET_GROUPS: dict[str, tuple[str, ...]] = {
-    "issues #6 and #13 (non-metered, metered)": ("non-metered", "metered"),
-    "issue #14 (ct-metered)": ("ct-metered",),
-}
-
-
-def _group(scenario: str) -> str:
-    """Return the group of targets a scenario's belong to."""
-    return next(group for group, scenarios in TARGET_GROUPS.items() if scenario in scenarios)
-
-
-def _value(
-    results: dict[tuple[str, str, int], Result], side: str, scenario: str, row: Any
-) -> float | None:
-    label, size, get, _ = row
-    result = results.get((side, scenario, size))
-    if result is None:
+def _figure(
+    results: dict[tuple[str, str, int], Result], side: str, scenario: str, row: Row
+) -> Figure | None:
+    """Return a side's figure of a row, None when it was not measured."""
+    result = results.get((side, scenario, row.size))
+    if result is None or row.get is None:
         return None
     try:
-        if side == "theirs" and label.startswith("worst staleness"):
-            return _theirs_staleness(result)
-        return float(get(result))
+        if side == "theirs" and row.label.startswith("worst staleness"):
+            return Figure([_theirs_staleness(result)])
+        return Figure(row.get(result))
     except KeyError:
         return None
 
 
-def _target(
-    values: dict[tuple[str, str, str], float], scenario: str, label: str, kind: str
-) -> float | None:
-    """Return what a target compares (see TARGETS), None when a figure is missing."""
-    ours = values.get(("ours", scenario, label))
-    if kind == "ours":
-        return ours
-    if kind == "scaling":
-        twin = ROWS[[row[0] for row in ROWS].index(label) + 1][0]
-        at_40 = values.get(("ours", scenario, twin))
-        return ours / at_40 if ours is not None and at_40 else None
-    theirs = values.get(("theirs", scenario, label))
-    return ours / theirs if ours is not None and theirs else None
-
-
-def report(folder: Path) -> int:
-    """Print the table; return 1 when a target is missed or a figure is missing."""
-    results = _load(folder)
-    if not results:
-        print(f"no results in {folder}")
-        return 1
-    values: dict[tuple[str, str, str], float] = {}
-    lines = []
-    header = f"{'':36}" + "".join(f"| {s:^28}" for s in SCENARIOS)
-    columns = "| {:>8} {:>8} {:>9} ".format("ours", "theirs", "ratio")
-    lines += [header, f"{'':36}" + columns * len(SCENARIOS)]
+def _table(
+    results: dict[tuple[str, str, int], Result],
+) -> tuple[list[str], dict[tuple[str, str], Ratio]]:
+    """Return the table's lines and each row's ratio by (row name, scenario)."""
+    ratios: dict[tuple[str, str], Ratio] = {}
+    header = f"{'':{LABEL}}" + "".join(f"| {s:^35} " for s in SCENARIOS)
+    columns = "| {:>8} {:>8} {:>17} ".format("ours", "theirs", "ratio [range]")
+    lines = [header, f"{'':{LABEL}}" + columns * len(SCENARIOS)]
     lines.append("-" * len(lines[-1]))
     for row in ROWS:
-        label, _, _, fmt = row
-        if not fmt:
-            lines.append(label)
+        if row.get is None:
+            lines.append(row.label)
             continue
         cells = []
         for scenario in SCENARIOS:
-            for side in ("ours", "theirs"):
-                if (value := _value(results, side, scenario, row)) is not None:
-                    values[side, scenario, label] = value
-            ours = values.get(("ours", scenario, label))
-            theirs = values.get(("theirs", scenario, label))
-            ratio = ours / theirs if ours is not None and theirs else None
+            ours = _figure(results, "ours", scenario, row)
+            theirs = _figure(results, "theirs", scenario, row)
+            ratio = Ratio.of(ours, theirs) if ours is not None and theirs is not None else None
+            if ratio is not None:
+                ratios[row.key, scenario] = ratio
             cells.append(
-                "| {:>8} {:>8} {:>9} ".format(
-                    fmt.format(ours) if ours is not None else "-",
-                    fmt.format(theirs) if theirs is not None else "-",
-                    f"{ratio:.3f}" if ratio is not None else "-",
+                "| {:>8} {:>8} {:>17} ".format(
+                    row.fmt.format(ours.median) if ours is not None else "-",
+                    row.fmt.format(theirs.median) if theirs is not None else "-",
+                    ratio.shown() if ratio is not None else "-",
                 )
             )
-        lines.append(f"{label:36}" + "".join(cells))
+        lines.append(f"{row.label:{LABEL}}" + "".join(cells))
+    return lines, ratios
+
+
+def report(folder: Path) -> int:
+    """Print the table and the targets; return the exit status (see the module's doc)."""
+    results = _load(folder)
+    if not results:
+        print(f"no results in {folder}")
+        return EXIT_MISSED
+    lines, ratios = _table(results)
     some = next(iter(results.values()))
     machine = some.get("machine", {})
     pyenphase = next(
         (r["machine"].get("pyenphase") for r in results.values() if r["side"] == "theirs"), None
     )
-    print("\n".join(lines))
+    print("\n".join(line.rstrip() for line in lines))
     print(
-        f"\nMachine: {machine.get('cpu')} ({machine.get('usable_cores')} usable cores), "
-        f"Python {machine.get('python')}, Home Assistant {machine.get('homeassistant')}, "
-        f"pyenphase {pyenphase}"
+        f"\nRun: {some.get('mode', 'default')}. Machine: {machine.get('cpu')} "
+        f"({machine.get('usable_cores')} usable cores), Python {machine.get('python')}, "
+        f"Home Assistant {machine.get('homeassistant')}, pyenphase {pyenphase}"
     )
-    missed = dict.fromkeys(TARGET_GROUPS, 0)
-    print("\nTargets (ratio: ours/theirs; ours: ours alone; scaling: ours at 1,000 / at 40):")
-    for scenario, label, limit, kind in TARGETS:
-        value = _target(values, scenario, label, kind)
-        verdict = "missing" if value is None else ("met" if value <= limit else "MISSED")
-        missed[_group(scenario)] += verdict != "met"
-        shown = "-" if value is None else f"{value:.3f}"
-        print(f"  {scenario:12} {label.strip():34} {kind:8} {shown:>7} <= {limit:<5} {verdict}")
-    for group, scenarios in TARGET_GROUPS.items():
-        count = sum(1 for target in TARGETS if target[0] in scenarios)
-        met = count - missed[group]
-        print(f"  {group}: {met} of {count} met")
+    verdicts: dict[str, int] = {"met": 0, "MISSED": 0, "undecided": 0, "missing": 0}
+    print("\nTargets: ours/theirs at most the limit; met or missed only with the whole range:")
+    for name, scenario, row, limit in TARGETS:
+        ratio = ratios.get((row, scenario))
+        verdict = "missing" if ratio is None else ratio.verdict(limit)
+        verdicts[verdict] += 1
+        shown = "-" if ratio is None else ratio.shown(3)
+        print(f"  {name:58} {scenario:12} {shown:>21} <= {limit:<4} {verdict}")
+    print(
+        f"  {verdicts['met']} met, {verdicts['MISSED']} missed, {verdicts['undecided']} "
+        f"undecided, {verdicts['missing']} missing, of {len(TARGETS)}"
+    )
     notes = sorted({note for result in results.values() for note in result.get("notes", [])})
     print("\nNotes:")
     for note in notes:
@@ -212,7 +418,16 @@ def report(folder: Path) -> int:
         f"  - theirs, worst staleness: 60 s interval + {TIMER_SLACK_S} s timer slack"
         " + its longest poll"
     )
-    return 1 if any(missed.values()) else 0
+    print(
+        f"  - rows: a day is {DAYLIGHT_H:g} daylight hours (the simulated sunrise to sunset) "
+        f"at the daylight hour's state rows and {NIGHT_H:g} night hours at the night hour's; "
+        f"statistics rows: {STATISTICS_ROWS_PER_DAY} a day ({HOURLY_STATISTICS_PER_DAY} hourly, "
+        f"{SHORT_TERM_STATISTICS_PER_DAY} of 5 minutes) for each entity with a state class and "
+        "a numeric state"
+    )
+    if verdicts["MISSED"] or verdicts["missing"]:
+        return EXIT_MISSED
+    return EXIT_UNDECIDED if verdicts["undecided"] else EXIT_MET
 
 
 if __name__ == "__main__":

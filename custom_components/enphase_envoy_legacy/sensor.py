@@ -167,6 +167,8 @@ INVERTER_SENSORS: tuple[EnvoyInverterSensorDescription, ...] = (
         ),
         paced=True,
     ),
+    # Disabled by default: energy today's total_increasing already feeds the panel's long-term
+    # statistics, and each enabled one costs a database row per write and statistics rows.
     EnvoyInverterSensorDescription(
         key="lifetime_energy",
         translation_key="lifetime_energy",
@@ -175,6 +177,7 @@ INVERTER_SENSORS: tuple[EnvoyInverterSensorDescription, ...] = (
         suggested_display_precision=3,
         device_class=SensorDeviceClass.ENERGY,
         state_class=SensorStateClass.TOTAL_INCREASING,
+        entity_registry_enabled_default=False,
         value_fn=lambda data, serial: _panel_energy(data, serial, today=False),
         paced=True,
     ),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Generator
+from dataclasses import replace
 from typing import Any
 from unittest.mock import AsyncMock, PropertyMock, patch
 
@@ -15,6 +16,7 @@ from syrupy.assertion import SnapshotAssertion
 
 # Import the integration before the hass fixture starts, so that Home Assistant's loader finds
 # this repository's custom_components package and not the test harness's own.
+from custom_components.enphase_envoy_legacy import sensor
 from custom_components.enphase_envoy_legacy.const import CONF_SERIAL, DOMAIN
 from custom_components.enphase_envoy_legacy.naming import entry_title
 from custom_components.enphase_envoy_legacy.store import STORE_MINOR_VERSION
@@ -99,4 +101,21 @@ def entity_registry_enabled_by_default() -> Generator[None]:
         return_value=True,
         new_callable=PropertyMock,
     ):
+        yield
+
+
+@pytest.fixture
+def panel_lifetime_enabled() -> Generator[None]:
+    """Create each panel's lifetime energy enabled, as an owner who turned it on has it.
+
+    It is disabled by default; the tests of what it shows (its pacing, a day of it, what a
+    stored panel brings back) need it enabled, and only it: the other disabled sensors stay so.
+    """
+    descriptions = tuple(
+        replace(description, entity_registry_enabled_default=True)
+        if description.key == "lifetime_energy"
+        else description
+        for description in sensor.INVERTER_SENSORS
+    )
+    with patch.object(sensor, "INVERTER_SENSORS", descriptions):
         yield

@@ -104,6 +104,7 @@ def panel_entities(simulator: EnvoySimulator) -> list[str]:
     ]
 
 
+@pytest.mark.usefixtures("panel_lifetime_enabled")
 async def test_a_large_site_writes_its_panels_energy_a_few_per_read(
     hass: HomeAssistant,
     freezer: FrozenDateTimeFactory,

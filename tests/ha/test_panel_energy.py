@@ -44,6 +44,8 @@ WATTS_GARBAGE = 2**16 - 1
 YEAR_2100 = int(datetime(2100, 1, 1, tzinfo=dt_util.UTC).timestamp())
 HOUR = timedelta(hours=1)
 INVERTERS_CAPTURE = "api_v1_production_inverters.json"
+# Each panel's lifetime energy (disabled by default) is enabled here, as its owner may.
+pytestmark = pytest.mark.usefixtures("panel_lifetime_enabled")
 
 
 @pytest.fixture

@@ -294,7 +294,6 @@ async def test_unchanged_entities_are_not_rewritten(
     assert inverter_entities == {
         f"sensor.inverter_{lone}_current_power",
         f"sensor.inverter_{lone}_energy_today",
-        f"sensor.inverter_{lone}_lifetime_energy",
     }
     # The others are no longer reporting (a problem): that changed, and only that.
     stopped = {entity_id for entity_id in written if entity_id.startswith("binary_sensor.")}

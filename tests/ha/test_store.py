@@ -95,6 +95,7 @@ def stored_by_release_1_3(simulator: EnvoySimulator) -> dict[str, Any]:
 
 
 @pytest.mark.parametrize("rhythm", [None])
+@pytest.mark.usefixtures("panel_lifetime_enabled")  # enabled by default in release 1.3
 async def test_an_upgraded_installation_keeps_what_it_learned(
     hass: HomeAssistant,
     freezer: FrozenDateTimeFactory,
