@@ -43,10 +43,8 @@ class EnvoyInverterSensorDescription(SensorEntityDescription):
     shown_when_retired: bool = True
     # Whether it is the panel's energy, written at the pace of model/pacing.py.
     paced: bool = False
-    # Its state attributes, if any (None: none now).
-    attributes_fn: Callable[[Snapshot, str], dict[str, datetime] | None] = lambda _data, _serial: (
-        None
-    )
+    # Its state attributes (None: it never has any; the function's None: none now).
+    attributes_fn: Callable[[Snapshot, str], dict[str, datetime] | None] | None = None
 
 
 PRODUCTION_SENSORS: tuple[EnvoyProductionSensorDescription, ...] = (
@@ -314,7 +312,9 @@ class EnvoyInverterSensor(NativeValueShown, EnvoyLegacyInverterEntity):
         self.paced = description.paced
 
     def _shown_value(self) -> object:
-        """Return what is shown: the native value, and the attributes (None for most)."""
+        """Return what is shown: the native value, and its attributes when it can have any."""
+        if self.entity_description.attributes_fn is None:
+            return self.native_value
         return (self.native_value, self.extra_state_attributes)
 
     @property
@@ -328,4 +328,6 @@ class EnvoyInverterSensor(NativeValueShown, EnvoyLegacyInverterEntity):
     @property
     def extra_state_attributes(self) -> dict[str, datetime] | None:
         """Return the sensor's attributes (a panel's first energy today: since when it counts)."""
-        return self.entity_description.attributes_fn(self.coordinator.data, self.inverter_serial)
+        if (attributes_fn := self.entity_description.attributes_fn) is None:
+            return None
+        return attributes_fn(self.coordinator.data, self.inverter_serial)

@@ -81,8 +81,8 @@ class PanelState:
     nothing (an outage). Only gaps up to LONGEST_GAP are held (the night never is).
 
     ``reports``: the reports counted on ``day``; ``first_day`` and ``since``: the day and
-    time of the first report seen, from which its energy counts (absent in stores of
-    release 0.2 and earlier).
+    time of the first report seen, from which its energy counts (absent in stores before
+    version 2.4: such a panel's days are all whole).
     """
 
     last_report: float  # the report its energy was counted up to
