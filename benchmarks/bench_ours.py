@@ -46,6 +46,7 @@ from benchmarks.common import (
     PeakMemory,
     StateWrites,
     by_kind,
+    flush_delayed_saves,
     measure,
     preload,
     result_path,
@@ -571,6 +572,7 @@ async def bench_ours_memory(
             end = SIM_START.timestamp() + HOUR_S
             while entry.runtime_data.next_poll.timestamp() < end:
                 await step(hass, freezer, entry)
+            await flush_delayed_saves(hass)
         assert await hass.config_entries.async_unload(entry.entry_id)
     suffix = "" if panels else "_like_for_like"
     write_result(
