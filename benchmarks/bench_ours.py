@@ -79,8 +79,9 @@ HTTP_OK = 200
 # The real-time run that measures CPU: a compressed rhythm (bursts every 6 s over 1.5 s, the
 # same inverters and reports per burst) so that enough polls of each kind happen quickly.
 # First production is read every second (a poll of it alone most seconds, and a burst's
-# inverters with it), then the inverters alone, as most bursts are read on a metered Envoy
-# (a poll every 6 s); how long each lasts is the mode's (common.MODES).
+# inverters with it), then on a metered Envoy the bursts alone (read with production, as
+# there), so that its few dear polls are measured more; how long each lasts is the mode's
+# (common.MODES).
 CPU_PRODUCTION_RUN_S = MODE.production_run_s
 CPU_PRODUCTION_INTERVAL_S = 1.0
 CPU_INVERTERS_RUN_S = MODE.inverters_run_s
@@ -474,9 +475,8 @@ async def bench_ours_cpu(
         samples.clear()
         await asyncio.sleep(CPU_PRODUCTION_RUN_S)
         if scenario != "non-metered":
-            # Then the inverters read alone, as most report bursts are read on a metered
-            # Envoy (its production was read less than a minute before); without it that
-            # kind of poll would be charged at the dearest kind measured.
+            # Then the bursts alone, without the production-only polls between them: an
+            # hour has 12 bursts and 48 of those, so the bursts need more samples.
             coordinator.site.scheduler.production_interval = HOUR_S
         await asyncio.sleep(CPU_INVERTERS_RUN_S)
         restarts = await restart(hass, entry, envoy)
@@ -524,7 +524,7 @@ async def bench_ours_cpu(
                     f"integration's own schedule on a {CPU_RHYTHM_INTERVAL_S:.0f} s rhythm: "
                     f"{CPU_PRODUCTION_RUN_S:.0f} s with production read every "
                     f"{CPU_PRODUCTION_INTERVAL_S:.0f} s, then {CPU_INVERTERS_RUN_S:.0f} s "
-                    "with the inverters read alone on a metered Envoy; per kind, the means "
+                    "with the bursts alone on a metered Envoy; per kind, the means "
                     f"of {CPU_WINDOWS} windows of its polls), times the polls of each kind in "
                     "an hour of the simulated-time run: one hour's figure per window, the "
                     "repeats; the frozen clock's figures (freezegun slows every state write) "

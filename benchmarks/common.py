@@ -106,7 +106,7 @@ class Mode:
     name: str
     # Repeats of the figures that vary: windows of polls on both sides.
     repeats: int
-    # Ours' real-time CPU run: production read every second, then (metered) the inverters alone.
+    # Ours' real-time CPU run: production read every second, then (metered) the bursts alone.
     production_run_s: float
     inverters_run_s: float
     # The built-in's polls per window, and how much faster than real time its Envoy lives.

@@ -64,7 +64,7 @@ class EnvoyLegacyCoordinator(DataUpdateCoordinator[Snapshot]):
         self._devices = lambda: inverter_devices(hass, entry.entry_id, self.serial).keys()
         self.next_poll: datetime | None = None
         self._auth_failures = 0
-        self.signals = InverterSignals(hass, entry.entry_id)
+        self.signals = InverterSignals()
 
     async def _async_setup(self) -> None:
         """Restore the site; read the Envoy's identity only on a first setup."""
@@ -131,7 +131,7 @@ class EnvoyLegacyCoordinator(DataUpdateCoordinator[Snapshot]):
 
     @callback
     def async_update_listeners(self) -> None:
-        """Update the listeners; signal only the inverters and panels with something new."""
+        """Update the listeners, and those of the inverters and panels with something new."""
         super().async_update_listeners()
         data: Snapshot | None = self.data  # None after a failed first refresh
         if data is not None:

@@ -2,10 +2,10 @@
 
 Every entity writes its state only when what it shows changed (ShownStateEntity). The
 Envoy's entities listen to the coordinator; each microinverter's entities listen to their
-inverter's dispatcher signal (signals.inverter_signal), sent only when that inverter has
-something new or the Envoy's health changed: a poll costs time in proportion to what
-changed, not to the number of inverters. Its panel energy sensors listen to their panel's
-signal (signals.panel_signal), paced so that a poll writes a bounded number (model/pacing.py).
+inverter (signals.py), called only when that inverter has something new or the Envoy's
+health changed: a poll costs time in proportion to what changed, not to the number of
+inverters. Its panel energy sensors listen to their panel, paced so that a poll writes a
+bounded number (model/pacing.py).
 """
 
 from __future__ import annotations
@@ -14,14 +14,12 @@ from collections.abc import Callable, Iterable
 
 from homeassistant.core import callback
 from homeassistant.helpers.device_registry import DeviceInfo
-from homeassistant.helpers.dispatcher import async_dispatcher_connect
 from homeassistant.helpers.entity import Entity, EntityDescription
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 from homeassistant.helpers.update_coordinator import CoordinatorEntity
 
 from .const import DOMAIN, MANUFACTURER
 from .coordinator import EnvoyLegacyConfigEntry, EnvoyLegacyCoordinator
-from .signals import inverter_signal, panel_signal
 
 
 class ShownStateEntity(Entity):
@@ -77,7 +75,7 @@ class EnvoyLegacyEntity(ShownStateEntity, CoordinatorEntity[EnvoyLegacyCoordinat
 
 
 class EnvoyLegacyInverterEntity(ShownStateEntity):
-    """An entity of one microinverter's device, updated by its inverter's signal."""
+    """An entity of one microinverter's device, updated when its inverter has news."""
 
     _attr_has_entity_name = True
     _attr_should_poll = False
@@ -122,13 +120,12 @@ class EnvoyLegacyInverterEntity(ShownStateEntity):
         )
 
     async def async_added_to_hass(self) -> None:
-        """Listen to this inverter's signal (its panel's, for the panel energy)."""
+        """Listen to this inverter (to its panel, for the panel energy)."""
         await super().async_added_to_hass()
-        signal = (panel_signal if self.paced else inverter_signal)(
-            self.coordinator.config_entry.entry_id, self.inverter_serial
-        )
         self.async_on_remove(
-            async_dispatcher_connect(self.hass, signal, self._async_write_if_changed)
+            self.coordinator.signals.listen(
+                self.inverter_serial, self._async_write_if_changed, panel=self.paced
+            )
         )
 
 
